@@ -1,7 +1,72 @@
 #include "smrun/cli/main.hpp"
 
-namespace smrun::cli {
+#include <fmt/format.h>
 
-int run_main(int, char**) { return 70; }  // placeholder until the CLI lands
+#include <string>
+#include <vector>
+
+#include "smrun/base/exit_code.hpp"
+#include "smrun/cli/commands.hpp"
+#include "smrun/cli/logging.hpp"
+#include "smrun/supervise/signals.hpp"
+
+extern char** environ;
+
+namespace smrun::cli {
+namespace {
+
+constexpr const char* kUsage =
+    "usage: smrun <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  train            run the training job in $SAGEMAKER_BASE_DIR (default /opt/ml)\n"
+    "  env [--format json|dotenv|shell] [--show-secrets]\n"
+    "                   print the environment and command `train` would use (dry run)\n"
+    "  pack DIR OUT     pack DIR's contents into OUT (parallel gzip tar)\n"
+    "  version          print the version\n"
+    "\n"
+    "Installed or linked under the name `train`, smrun behaves as `smrun train`.\n";
+
+std::string basename_of(const char* path) {
+  std::string s = path == nullptr ? "" : path;
+  auto slash = s.rfind('/');
+  return slash == std::string::npos ? s : s.substr(slash + 1);
+}
+
+}  // namespace
+
+int run_main(int argc, char** argv) {
+  // First thing, before any thread exists: signals that arrive during start-up must wait for the
+  // supervisor instead of killing (or, as PID 1, being ignored by) smrun.
+  supervise::block_supervised_signals();
+  setup_logging();
+  env::EnvSnapshot process_env = env::snapshot_environment(environ);
+
+  std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);
+  std::string command;
+  if (basename_of(argc > 0 ? argv[0] : nullptr) == "train") {
+    command = "train";  // `docker run IMAGE train` with smrun installed as `train`
+  } else if (!args.empty()) {
+    command = args.front();
+    args.erase(args.begin());
+  }
+
+  if (command == "train") return run_train_command(args, std::move(process_env));
+  if (command == "env") return run_env_command(args, std::move(process_env));
+  if (command == "pack") return run_pack_command(args, process_env);
+  if (command == "version" || command == "--version") {
+    fmt::print("smrun {}\n", SMRUN_VERSION);
+    return base::kExitSuccess;
+  }
+  if (command == "help" || command == "--help" || command == "-h") {
+    fmt::print("{}", kUsage);
+    return base::kExitSuccess;
+  }
+  if (command.empty())
+    fmt::print(stderr, "smrun: error: no command given\n{}", kUsage);
+  else
+    fmt::print(stderr, "smrun: error: unknown command '{}'\n{}", command, kUsage);
+  return base::kExitUsage;
+}
 
 }  // namespace smrun::cli

@@ -1,0 +1,41 @@
+#pragma once
+
+// Everything `train` and `env` compute before touching user code: settings, config, devices,
+// and the training environment twice — once real, once with secrets masked for display.
+
+#include <string>
+#include <vector>
+
+#include "smrun/base/expected.hpp"
+#include "smrun/cli/settings.hpp"
+#include "smrun/config/job_config.hpp"
+#include "smrun/env/env_list.hpp"
+#include "smrun/env/training_env.hpp"
+
+namespace smrun::cli {
+
+struct JobContext {
+  env::EnvSnapshot process_env;
+  RunSettings settings;
+  config::MlPaths paths;
+  std::string hostname;
+  config::JobConfig job;
+  env::TrainingEnv training;  // what the user program gets
+  env::TrainingEnv display;   // same, secret-looking hyperparameters masked
+  std::vector<std::string> secret_values;  // to scrub from anything smrun writes
+};
+
+// Fails with the error and, when it got that far, the paths (so the failure file can be written).
+struct JobContextError {
+  base::Error error;
+  std::optional<config::MlPaths> paths;
+  std::string hostname;
+};
+
+base::Expected<JobContext, JobContextError> load_job_context(env::EnvSnapshot process_env);
+
+// The directory holding the code to classify for a dry run: the code dir if it has files, else
+// a local submit directory, else the code dir.
+std::filesystem::path code_dir_for_dry_run(const JobContext& ctx);
+
+}  // namespace smrun::cli

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs smrun's build and test dependencies from Debian's archive. Idempotent and
+# non-interactive: packages already present are not touched, and apt-get runs only if something
+# is missing. Needs root (or sudo) when it has to install.
+set -euo pipefail
+
+PACKAGES=(
+  g++ cmake ninja-build pkg-config git
+  libboost-dev libboost-filesystem-dev nlohmann-json3-dev libcxxopts-dev libspdlog-dev libfmt-dev
+  libarchive-dev libdeflate-dev zlib1g-dev
+  libgtest-dev libgmock-dev
+  python3 python3-venv python3-pip pigz tar gzip procps clang-format
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup-deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "setup-deps: installing ${missing[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

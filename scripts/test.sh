@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# README command 2 (and what CI runs): install dependencies, check formatting, build, run the
+# whole test suite, then build and run it again under AddressSanitizer + UBSan.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+"$root/scripts/setup-deps.sh"
+
+echo "== formatting (clang-format --dry-run)"
+git ls-files '*.cpp' '*.hpp' | grep -v '^src/base/unicode_tables' | xargs clang-format --dry-run -Werror
+
+jobs="$(nproc)"
+echo "== build (RelWithDebInfo)"
+"$root/scripts/build.sh" build
+echo "== tests"
+ctest --test-dir build --output-on-failure -j "$jobs" --timeout 300
+
+if [ "${SMRUN_SKIP_SANITIZERS:-0}" != "1" ]; then
+  echo "== build (ASan + UBSan)"
+  BUILD_TYPE=Debug "$root/scripts/build.sh" build-asan -DSMRUN_SANITIZE=ON -DSMRUN_BUILD_EXAMPLES=OFF
+  echo "== tests under ASan + UBSan"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir build-asan --output-on-failure -j "$jobs" --timeout 600
+fi

@@ -1,0 +1,138 @@
+// `smrun env`: the dry run. Computes what `train` would run — environment, argv, cwd — and prints
+// it without fetching, installing or running anything.
+
+#include <fmt/format.h>
+
+#include <cxxopts.hpp>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "smrun/base/exit_code.hpp"
+#include "smrun/base/secrets.hpp"
+#include "smrun/cli/commands.hpp"
+#include "smrun/cli/job_context.hpp"
+#include "smrun/code/entry_point.hpp"
+#include "smrun/launch/process_plan.hpp"
+
+namespace smrun::cli {
+namespace {
+
+const char* kind_label(code::EntryPointKind kind) {
+  switch (kind) {
+    case code::EntryPointKind::kPythonProgram: return "python_program";
+    case code::EntryPointKind::kPythonPackage: return "python_package";
+    case code::EntryPointKind::kCommand: return "command";
+  }
+  return "command";
+}
+
+// POSIX shell single-quoting: safe to paste, since the output is meant for humans and `eval`.
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') out += "'\\''";
+    else out += c;
+  }
+  return out + "'";
+}
+
+// dotenv double-quoted value with backslash escapes (docker --env-file cannot carry newlines;
+// the common dotenv readers understand these escapes).
+std::string dotenv_quote(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    switch (c) {
+      case '\\': out += "\\\\"; break;
+      case '"': out += "\\\""; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '$': out += "\\$"; break;
+      default: out += c;
+    }
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+int run_env_command(const std::vector<std::string>& args, env::EnvSnapshot process_env) {
+  cxxopts::Options parser("smrun env", "Print what `smrun train` would run, without running it");
+  parser.add_options()("f,format", "json, dotenv or shell", cxxopts::value<std::string>()->default_value("json"))(
+      "show-secrets", "print secret-looking values instead of ****")("h,help", "show this help");
+  std::vector<std::string> argv_store{"smrun env"};
+  argv_store.insert(argv_store.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_store) argv.push_back(a.data());
+  cxxopts::ParseResult opts;
+  try {
+    opts = parser.parse(static_cast<int>(argv.size()), argv.data());
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "smrun: error: {}\n", e.what());
+    return base::kExitUsage;
+  }
+  if (opts.count("help")) {
+    fmt::print("{}\n", parser.help());
+    return base::kExitSuccess;
+  }
+  const std::string format = opts["format"].as<std::string>();
+  if (format != "json" && format != "dotenv" && format != "shell") {
+    fmt::print(stderr, "smrun: error: --format must be json, dotenv or shell (got '{}')\n", format);
+    return base::kExitUsage;
+  }
+  const bool show_secrets = opts.count("show-secrets") > 0;
+
+  auto loaded = load_job_context(std::move(process_env));
+  if (!loaded) {
+    fmt::print(stderr, "smrun: error: {}\n", loaded.error().error.message);
+    return base::exit_code_for(loaded.error().error.kind);
+  }
+  const JobContext& ctx = *loaded;
+  const env::TrainingEnv& shown = show_secrets ? ctx.training : ctx.display;
+
+  nlohmann::ordered_json out;
+  nlohmann::ordered_json warnings = nlohmann::ordered_json::array();
+  env::EnvList smrun_env = env::sm_environment(shown);
+  smrun_env.append(env::process_extras(shown, ctx.process_env));
+  std::vector<std::string> command;
+  std::optional<std::vector<std::string>> install;
+  std::string kind;
+  if (auto plan = launch::make_process_plan(shown, ctx.process_env, code_dir_for_dry_run(ctx))) {
+    command = plan->command;
+    install = plan->install_command;
+    kind = kind_label(plan->kind);
+  } else {
+    warnings.push_back(plan.error().message);
+  }
+
+  if (format == "json") {
+    nlohmann::ordered_json env_json = nlohmann::ordered_json::object();
+    for (const auto& [k, v] : smrun_env.entries())
+      env_json[k] = (!show_secrets && base::is_secret_name(k)) ? base::kRedacted : v;
+    out["env"] = env_json;
+    out["user_args"] = shown.user_args;
+    out["command"] = command;
+    out["cwd"] = ctx.paths.code.string();
+    out["entry_point"] = shown.user_entry_point ? nlohmann::ordered_json(*shown.user_entry_point)
+                                                : nlohmann::ordered_json(nullptr);
+    out["entry_point_kind"] = kind.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(kind);
+    out["install_command"] = install ? nlohmann::ordered_json(*install) : nlohmann::ordered_json(nullptr);
+    out["launcher"] = "process";
+    out["current_host"] = ctx.job.resource.current_host;
+    out["hosts"] = ctx.job.resource.hosts;
+    out["warnings"] = warnings;
+    // replace: invalid UTF-8 in a user value must not abort the dry run.
+    std::cout << out.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
+  } else {
+    for (const auto& [k, v] : smrun_env.entries()) {
+      const std::string value = (!show_secrets && base::is_secret_name(k)) ? base::kRedacted : v;
+      if (format == "shell")
+        std::cout << "export " << k << "=" << shell_quote(value) << "\n";
+      else
+        std::cout << k << "=" << dotenv_quote(value) << "\n";
+    }
+    for (const auto& w : warnings) std::cerr << "smrun: warning: " << w.get<std::string>() << "\n";
+  }
+  return base::kExitSuccess;
+}
+
+}  // namespace smrun::cli

@@ -1,0 +1,215 @@
+// `smrun train`: the reference's trainer.train(), as one PID-1-safe pass:
+// config -> environment -> user code -> install -> run under supervision -> report -> pack.
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cxxopts.hpp>
+#include <filesystem>
+
+#include "smrun/base/exit_code.hpp"
+#include "smrun/base/secrets.hpp"
+#include "smrun/cli/commands.hpp"
+#include "smrun/cli/job_context.hpp"
+#include "smrun/code/submit_dir.hpp"
+#include "smrun/launch/process_plan.hpp"
+#include "smrun/pack/pack.hpp"
+#include "smrun/report/failure_report.hpp"
+#include "smrun/report/outcome_files.hpp"
+#include "smrun/supervise/signals.hpp"
+#include "smrun/supervise/supervisor.hpp"
+
+namespace smrun::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Joins argv for humans (logs, failure file). Never executed.
+std::string display_command(const std::vector<std::string>& argv) {
+  std::string out;
+  for (const auto& a : argv) {
+    if (!out.empty()) out += ' ';
+    out += a;
+  }
+  return out;
+}
+
+// The command with every secret-looking hyperparameter value masked.
+std::string redacted_command(const launch::ProcessPlan& plan, const JobContext& ctx) {
+  std::vector<std::string> argv(plan.command.begin(),
+                                plan.command.end() - static_cast<long>(ctx.training.user_args.size()));
+  argv.insert(argv.end(), ctx.display.user_args.begin(), ctx.display.user_args.end());
+  return display_command(argv);
+}
+
+// Writes the failure file for one of smrun's own errors and returns its exit code.
+int fail_job(const base::Error& error, const config::MlPaths* paths, const std::string& host,
+             const std::vector<std::string>& secrets, std::string_view detail = {}) {
+  const std::string text =
+      report::scrub_secrets(report::compose_error_report(error, host, detail), secrets);
+  spdlog::error("Reporting training FAILURE");
+  spdlog::error("{}", report::scrub_secrets(error.message, secrets));
+  if (paths != nullptr) {
+    auto written = report::write_failure_file(paths->failure_file, text);
+    if (!written) spdlog::error("{}", written.error().message);
+  }
+  int code = base::exit_code_for(error.kind);
+  spdlog::error("Encountered exit_code {}", code);
+  return code;
+}
+
+void ensure_directories(const config::MlPaths& paths) {
+  std::error_code ec;
+  for (const auto& dir : {paths.code, paths.model, paths.output_data}) {
+    fs::create_directories(dir, ec);
+    if (ec) spdlog::warn("cannot create {}: {}", dir.string(), ec.message());
+  }
+}
+
+void log_invocation(const launch::ProcessPlan& plan, const JobContext& ctx) {
+  launch::ProcessPlan shown = plan;
+  spdlog::info("Invoking user script: {}", redacted_command(plan, ctx));
+  env::EnvList display_env = env::sm_environment(ctx.display);
+  display_env.append(env::process_extras(ctx.display, ctx.process_env));
+  for (const auto& [k, v] : display_env.entries())
+    spdlog::debug("env {}={}", k, base::is_secret_name(k) ? base::kRedacted : v);
+}
+
+supervise::ProcessSpec make_spec(std::vector<std::string> argv, const launch::ProcessPlan& plan,
+                                 const JobContext& ctx, std::string label) {
+  supervise::ProcessSpec spec;
+  spec.argv = std::move(argv);
+  spec.env = launch::child_environment(ctx.process_env, plan.smrun_env);
+  spec.cwd = plan.cwd;
+  spec.label = std::move(label);
+  return spec;
+}
+
+// pip/setup.py install, supervised like the user program so SIGTERM still works.
+std::optional<int> run_install(const launch::ProcessPlan& plan, const JobContext& ctx,
+                               const supervise::SuperviseOptions& options) {
+  if (!plan.install_command) return std::nullopt;
+  spdlog::info("Installing dependencies: {}", display_command(*plan.install_command));
+  auto result = supervise::run_supervised(
+      {make_spec(*plan.install_command, plan, ctx, ctx.hostname + ":install")}, options);
+  if (!result)
+    return fail_job(result.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
+  if (result->exit_code() == 0) return std::nullopt;
+  const supervise::WorkerResult& w = result->workers.front();
+  std::string why = w.exec_failed ? w.exec_error
+                                  : fmt::format("{} failed with exit code {}",
+                                                display_command(*plan.install_command),
+                                                result->exit_code());
+  if (result->received_signal != 0)
+    why += fmt::format(" (interrupted by {})", report::signal_name(result->received_signal));
+  int code = fail_job(base::Error(base::ErrorKind::kInstall, why), &ctx.paths, ctx.hostname,
+                      ctx.secret_values, report::scrub_secrets(w.stderr_tail, ctx.secret_values));
+  // Interrupted installs exit like an interrupted job, so the platform sees the signal.
+  return result->received_signal != 0 ? base::exit_code_for_signal(result->received_signal) : code;
+}
+
+int report_run_failure(const supervise::RunResult& result, const launch::ProcessPlan& plan,
+                       const JobContext& ctx, const supervise::SuperviseOptions& options) {
+  const supervise::WorkerResult& w = result.workers[result.first_failure.value_or(0)];
+  std::string text;
+  if (w.exec_failed) {
+    base::Error error(base::ErrorKind::kCode, w.exec_error);
+    text = report::compose_error_report(error, ctx.hostname);
+  } else {
+    report::FailureFacts facts;
+    facts.host = ctx.hostname;
+    facts.program = plan.entry_point;
+    facts.exit_code = w.exit.exit_code;
+    facts.signal = w.exit.signal;
+    facts.core_dumped = w.exit.core_dumped;
+    facts.killed_after_grace = result.killed_after_grace;
+    facts.grace_seconds = static_cast<int>(options.grace.count());
+    facts.received_signal = result.received_signal;
+    facts.stderr_tail = w.stderr_tail;
+    facts.command = redacted_command(plan, ctx);
+    text = report::compose_failure_report(facts);
+  }
+  text = report::scrub_secrets(std::move(text), ctx.secret_values);
+  spdlog::error("Reporting training FAILURE");
+  spdlog::error("{}", text.substr(0, text.find('\n')));
+  auto written = report::write_failure_file(ctx.paths.failure_file, text);
+  if (!written) spdlog::error("{}", written.error().message);
+  else if (!*written)
+    spdlog::info("{} already exists (written by the user program); leaving it as it is",
+                 ctx.paths.failure_file.string());
+  int code = result.exit_code();
+  spdlog::error("Encountered exit_code {}", code);
+  return code;
+}
+
+int pack_and_succeed(const JobContext& ctx) {
+  if (ctx.settings.pack_model) {
+    fs::path archive = ctx.settings.model_archive.value_or(ctx.paths.output / "model.tar.gz");
+    pack::PackOptions options;
+    options.level = ctx.settings.pack_level;
+    auto t0 = std::chrono::steady_clock::now();
+    auto packed = pack::pack_directory(ctx.paths.model, archive, options);
+    if (!packed) return fail_job(packed.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+    spdlog::info("Packed {} ({} files, {} bytes -> {} bytes) in {} ms", archive.string(),
+                 packed->files, packed->bytes_in, packed->bytes_out, ms.count());
+  }
+  if (auto st = report::write_success_file(ctx.paths.success_file); !st)
+    spdlog::error("{}", st.error().message);
+  spdlog::info("Reporting training SUCCESS");
+  return base::kExitSuccess;
+}
+
+}  // namespace
+
+int run_train_command(const std::vector<std::string>& args, env::EnvSnapshot process_env) {
+  if (!args.empty() && (args.front() == "--help" || args.front() == "-h")) {
+    fmt::print(
+        "usage: smrun train\n\nRuns the training job described by $SAGEMAKER_BASE_DIR (default "
+        "/opt/ml).\nSettings come from the environment; see README.md.\n");
+    return base::kExitSuccess;
+  }
+  if (!args.empty()) {
+    // SageMaker passes only "train"; extra words are a mistake we should not guess about.
+    spdlog::error("smrun train takes no arguments (got '{}'); settings come from the environment",
+                  args.front());
+    return base::kExitUsage;
+  }
+  supervise::become_subreaper();
+
+  auto loaded = load_job_context(std::move(process_env));
+  if (!loaded) {
+    const JobContextError& e = loaded.error();
+    return fail_job(e.error, e.paths ? &*e.paths : nullptr, e.hostname, {});
+  }
+  JobContext& ctx = *loaded;
+  ensure_directories(ctx.paths);
+
+  // User code: the reference fetches first, then classifies the entry point (it looks for
+  // setup.py in what it fetched).
+  if (auto entry = launch::require_entry_point(ctx.training); !entry)
+    return fail_job(entry.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
+  if (auto st = code::prepare_code_dir(ctx.training.module_dir, ctx.paths.code); !st)
+    return fail_job(st.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
+  auto plan = launch::make_process_plan(ctx.training, ctx.process_env, ctx.paths.code);
+  if (!plan) {
+    const base::Error& e = plan.error();
+    int code = fail_job(e, &ctx.paths, ctx.hostname, ctx.secret_values);
+    return e.kind == base::ErrorKind::kCode && e.message.find("not found") != std::string::npos
+               ? base::kExitNotFound
+               : code;
+  }
+
+  supervise::SuperviseOptions options;
+  options.grace = ctx.settings.term_grace;
+  if (auto failed = run_install(*plan, ctx, options)) return *failed;
+
+  log_invocation(*plan, ctx);
+  auto result = supervise::run_supervised({make_spec(plan->command, *plan, ctx, ctx.hostname)}, options);
+  if (!result) return fail_job(result.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
+  if (result->exit_code() != 0) return report_run_failure(*result, *plan, ctx, options);
+  return pack_and_succeed(ctx);
+}
+
+}  // namespace smrun::cli

@@ -1,0 +1,152 @@
+#include "smrun/env/devices.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/process.hpp>
+#include <charconv>
+#include <chrono>
+#include <filesystem>
+#include <future>
+#include <spdlog/spdlog.h>
+#include <sstream>
+
+#include "smrun/config/py_json.hpp"
+
+namespace smrun::env {
+namespace {
+
+namespace bp = boost::process;
+
+// nvidia-smi can hang for minutes on a wedged driver; start-up must stay bounded.
+constexpr auto kToolTimeout = std::chrono::seconds(15);
+
+std::string resolve_on_path(const EnvSnapshot& env, std::string_view name) {
+  auto path = lookup(env, "PATH").value_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  std::stringstream ss(path);
+  std::string dir;
+  while (std::getline(ss, dir, ':')) {
+    if (dir.empty()) dir = ".";
+    std::string candidate = dir + "/" + std::string(name);
+    struct stat st {};
+    if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+        ::access(candidate.c_str(), X_OK) == 0)
+      return candidate;
+  }
+  return {};
+}
+
+// Runs a tool and returns its stdout if it exits 0 within the time limit.
+std::optional<std::string> capture_tool(const std::string& exe, const std::vector<std::string>& args) {
+  try {
+    boost::asio::io_context ios;
+    std::future<std::string> out;
+    bp::child child(exe, bp::args(args), bp::std_in < bp::null, bp::std_out > out,
+                    bp::std_err > bp::null, ios);
+    ios.run_for(kToolTimeout);
+    if (out.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+      spdlog::warn("{} did not finish within {}s; assuming no devices", exe, kToolTimeout.count());
+      child.terminate();
+      return std::nullopt;
+    }
+    child.wait();
+    if (child.exit_code() != 0) return std::nullopt;
+    return out.get();
+  } catch (const std::exception& e) {
+    spdlog::debug("running {} failed: {}", exe, e.what());
+    return std::nullopt;
+  }
+}
+
+}  // namespace
+
+int count_gpus_in_nvidia_smi_output(std::string_view output) {
+  int count = 0;
+  std::size_t pos = 0;
+  while (pos <= output.size()) {
+    auto nl = output.find('\n', pos);
+    auto line = output.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+    if (line.substr(0, 4) == "GPU ") ++count;
+    if (nl == std::string_view::npos) break;
+    pos = nl + 1;
+  }
+  return count;
+}
+
+int count_gpus_in_proc(const std::string& proc_dir) {
+  std::error_code ec;
+  int count = 0;
+  for (auto it = std::filesystem::directory_iterator(proc_dir, ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
+    ++count;
+  return count;
+}
+
+std::optional<int> count_neuron_cores_in_neuron_ls_json(std::string_view json) {
+  auto doc = config::parse_py_json(json);
+  if (!doc || !doc->is_list()) return std::nullopt;
+  long long total = 0;
+  for (const auto& device : doc->as_list()) {
+    const config::PyValue* nc = device.find("nc_count");
+    if (nc == nullptr) return std::nullopt;
+    auto n = nc->as_int64();
+    if (!n || *n < 0) return std::nullopt;
+    total += *n;
+  }
+  return static_cast<int>(total);
+}
+
+base::Expected<std::optional<int>> parse_count_override(const EnvSnapshot& env, const char* name) {
+  auto value = lookup(env, name);
+  if (!value) return std::optional<int>();
+  int n = 0;
+  auto [ptr, ec] = std::from_chars(value->data(), value->data() + value->size(), n);
+  if (value->empty() || ec != std::errc() || ptr != value->data() + value->size() || n < 0)
+    return base::fail(base::ErrorKind::kConfig, std::string("environment variable ") + name +
+                                                    "='" + *value +
+                                                    "': expected a non-negative integer");
+  return std::optional<int>(n);
+}
+
+bool is_on_path(const EnvSnapshot& env, std::string_view name) {
+  return !resolve_on_path(env, name).empty();
+}
+
+base::Expected<DeviceCounts> detect_devices(const EnvSnapshot& env, const std::string& instance_type) {
+  DeviceCounts counts;
+
+  auto cpus = parse_count_override(env, "SMRUN_NUM_CPUS");
+  if (!cpus) return base::Unexpected(cpus.error());
+  // multiprocessing.cpu_count(): online host CPUs, not the cgroup quota.
+  counts.cpus = cpus->value_or(static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN)));
+
+  auto gpus = parse_count_override(env, "SMRUN_NUM_GPUS");
+  if (!gpus) return base::Unexpected(gpus.error());
+  if (gpus->has_value()) {
+    counts.gpus = **gpus;
+  } else if (auto smi = resolve_on_path(env, "nvidia-smi"); !smi.empty()) {
+    auto out = capture_tool(smi, {"--list-gpus"});
+    counts.gpus = out ? count_gpus_in_nvidia_smi_output(*out) : 0;
+  } else {
+    counts.gpus = count_gpus_in_proc();
+  }
+
+  auto neurons = parse_count_override(env, "SMRUN_NUM_NEURONS");
+  if (!neurons) return base::Unexpected(neurons.error());
+  if (neurons->has_value()) {
+    counts.neurons = **neurons;
+  } else if (instance_type.find("trn2.48xlarge") != std::string::npos) {
+    counts.neurons = 64;  // the reference hard-codes this (neuron-ls under-reports LNC=2 cores)
+  } else if (auto ls = resolve_on_path(env, "neuron-ls"); !ls.empty()) {
+    auto out = capture_tool(ls, {"-j"});
+    if (out) {
+      auto n = count_neuron_cores_in_neuron_ls_json(*out);
+      if (!n) spdlog::warn("neuron-ls -j printed JSON without nc_count entries; assuming 0 NeuronCores");
+      counts.neurons = n.value_or(0);
+    }
+  }
+  return counts;
+}
+
+}  // namespace smrun::env

@@ -1,0 +1,139 @@
+#include "smrun/report/failure_report.hpp"
+
+#include <signal.h>
+#include <string.h>
+
+#include <algorithm>
+#include <fmt/format.h>
+
+namespace smrun::report {
+namespace {
+
+std::vector<std::string_view> split_lines(std::string_view text) {
+  std::vector<std::string_view> lines;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    auto nl = text.find('\n', pos);
+    if (nl == std::string_view::npos) nl = text.size();
+    std::string_view line = text.substr(pos, nl - pos);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    lines.push_back(line);
+    pos = nl + 1;
+  }
+  return lines;
+}
+
+bool is_blank(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return c == ' ' || c == '\t'; });
+}
+
+// The last `max_chars` worth of whole lines from the end of `lines`.
+std::string last_lines_fitting(const std::vector<std::string_view>& lines, std::size_t max_chars) {
+  std::size_t used = 0;
+  std::size_t first = lines.size();
+  while (first > 0) {
+    std::size_t cost = lines[first - 1].size() + 1;
+    if (used + cost > max_chars) break;
+    used += cost;
+    --first;
+  }
+  // Leading blank lines carry nothing.
+  while (first < lines.size() && is_blank(lines[first])) ++first;
+  std::string out;
+  for (std::size_t i = first; i < lines.size(); ++i) {
+    out.append(lines[i]);
+    out.push_back('\n');
+  }
+  return out;
+}
+
+constexpr std::size_t kFullTailChars = 16 * 1024;
+
+}  // namespace
+
+std::string signal_name(int signo) {
+  const char* abbrev = sigabbrev_np(signo);
+  if (abbrev == nullptr) return fmt::format("signal {}", signo);
+  return fmt::format("SIG{}", abbrev);
+}
+
+std::string exception_line(std::string_view tail) {
+  auto lines = split_lines(tail);
+  constexpr std::string_view kHeader = "Traceback (most recent call last):";
+  for (std::size_t i = lines.size(); i > 0; --i) {
+    if (lines[i - 1].find(kHeader) == std::string_view::npos) continue;
+    for (std::size_t j = i; j < lines.size(); ++j) {
+      std::string_view l = lines[j];
+      if (!l.empty() && l.front() != ' ' && l.front() != '\t') return std::string(l);
+    }
+    break;
+  }
+  for (std::size_t i = lines.size(); i > 0; --i)
+    if (!is_blank(lines[i - 1])) return std::string(lines[i - 1].substr(0, 500));
+  return {};
+}
+
+std::string compose_failure_report(const FailureFacts& f) {
+  std::string where = f.host;
+  if (f.rank) where += fmt::format(" (rank {})", *f.rank);
+  std::string what;
+  if (f.killed_after_grace) {
+    what = fmt::format(
+        "did not exit within the {}s grace period after SIGTERM and was killed with SIGKILL",
+        f.grace_seconds);
+  } else if (f.signal == SIGKILL) {
+    what = "was killed by SIGKILL (signal 9): likely out of memory, the kernel's OOM killer sends "
+           "SIGKILL";
+  } else if (f.signal != 0) {
+    what = fmt::format("was killed by {} (signal {}){}", signal_name(f.signal), f.signal,
+                       f.core_dumped ? ", core dumped" : "");
+  } else {
+    what = fmt::format("exited with code {}", f.exit_code);
+  }
+  std::string headline = fmt::format("ExecuteUserScriptError: {} {} on {}", f.program, what, where);
+  if (f.received_signal != 0)
+    headline += fmt::format(" after smrun received {} and forwarded it", signal_name(f.received_signal));
+  headline += "\n";
+
+  std::string out = headline;
+  std::string detail = f.error_detail.value_or(exception_line(f.stderr_tail));
+  if (!detail.empty()) out += detail + "\n";
+
+  auto lines = split_lines(f.stderr_tail);
+  if (!lines.empty()) {
+    constexpr std::string_view kTailTitle = "\nLast lines of stderr:\n";
+    std::size_t room = kFailureReasonWindow > out.size() + kTailTitle.size()
+                           ? kFailureReasonWindow - out.size() - kTailTitle.size()
+                           : 0;
+    std::string tail = last_lines_fitting(lines, room);
+    if (!tail.empty()) out += std::string(kTailTitle) + tail;
+  }
+  if (!f.command.empty()) out += "\nCommand: " + f.command + "\n";
+  if (!lines.empty()) out += "\nstderr tail:\n" + last_lines_fitting(lines, kFullTailChars);
+  return out;
+}
+
+std::string compose_error_report(const base::Error& error, const std::string& host,
+                                 std::string_view detail) {
+  std::string out = fmt::format("{}: {} (on {})\n", base::error_kind_name(error.kind), error.message, host);
+  if (!detail.empty()) {
+    out += "\n";
+    out += detail;
+    if (out.back() != '\n') out += "\n";
+  }
+  return out;
+}
+
+std::string scrub_secrets(std::string text, const std::vector<std::string>& secret_values) {
+  for (const auto& secret : secret_values) {
+    if (secret.size() < 4) continue;  // too short to scrub without mangling ordinary text
+    std::size_t pos = 0;
+    while ((pos = text.find(secret, pos)) != std::string::npos) {
+      text.replace(pos, secret.size(), "****");
+      pos += 4;
+    }
+  }
+  return text;
+}
+
+}  // namespace smrun::report
