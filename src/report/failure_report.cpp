@@ -82,8 +82,8 @@ std::string compose_failure_report(const FailureFacts& f) {
         "did not exit within the {}s grace period after SIGTERM and was killed with SIGKILL",
         f.grace_seconds);
   } else if (f.signal == SIGKILL) {
-    what = "was killed by SIGKILL (signal 9): likely out of memory, the kernel's OOM killer sends "
-           "SIGKILL";
+    // The kernel's OOM killer is by far the most common sender of SIGKILL to a training job.
+    what = "was killed by SIGKILL (signal 9, likely out of memory)";
   } else if (f.signal != 0) {
     what = fmt::format("was killed by {} (signal {}){}", signal_name(f.signal), f.signal,
                        f.core_dumped ? ", core dumped" : "");
