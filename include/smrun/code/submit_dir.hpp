@@ -1,0 +1,25 @@
+#pragma once
+
+// Getting the user's code into the code directory (reference: files.download_and_extract).
+
+#include <filesystem>
+#include <string>
+
+#include "smrun/base/expected.hpp"
+
+namespace smrun::code {
+
+// Fills `code_dir` (created if missing) from `submit_uri`:
+//   - code_dir already non-empty: nothing happens (code baked into the image wins; logged);
+//   - "" : nothing to fetch;
+//   - "s3://...": kCode error, not supported yet;
+//   - "file:///abs/path" (or "file://localhost/abs/path"): the local path, percent-decoded;
+//     any other host or scheme is a kCode error;
+//   - a local directory: its tree is copied in (symlinks kept as symlinks, modes and mtimes
+//     kept, source untouched), unless it is code_dir itself;
+//   - a local tar file (plain or compressed, detected by content): extracted safely;
+//   - any other local file: copied into code_dir under its own name.
+// A missing path is a kCode error naming it. On failure code_dir is left empty again.
+base::Status prepare_code_dir(const std::string& submit_uri, const std::filesystem::path& code_dir);
+
+}  // namespace smrun::code

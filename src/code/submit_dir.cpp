@@ -1,0 +1,153 @@
+#include "smrun/code/submit_dir.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cctype>
+#include <optional>
+#include <system_error>
+#include <vector>
+
+#include "smrun/code/extract.hpp"
+#include "smrun/code/tree_ops.hpp"
+
+namespace smrun::code {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+base::Unexpected<base::Error> code_error(std::string message) {
+  return base::fail(base::ErrorKind::kCode, std::move(message));
+}
+
+bool starts_with_ignoring_case(std::string_view text, std::string_view prefix) {
+  return text.size() >= prefix.size() &&
+         std::equal(prefix.begin(), prefix.end(), text.begin(), [](char a, char b) {
+           return std::tolower(static_cast<unsigned char>(a)) ==
+                  std::tolower(static_cast<unsigned char>(b));
+         });
+}
+
+std::optional<int> hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return std::nullopt;
+}
+
+// "file:///abs/p%20q" -> "/abs/p q" (RFC 8089: empty host or "localhost" only).
+base::Expected<fs::path> file_uri_to_path(const std::string& uri) {
+  std::string_view rest = std::string_view(uri).substr(7);  // after "file://"
+  const auto slash = rest.find('/');
+  const std::string_view host = rest.substr(0, slash);
+  if (slash == std::string_view::npos || (!host.empty() && host != "localhost"))
+    return code_error(
+        fmt::format("submit directory {} must be file:///absolute/path (a local "
+                    "file URI without a host)",
+                    uri));
+  rest.remove_prefix(slash);
+  std::string decoded;
+  for (std::size_t i = 0; i < rest.size(); ++i) {
+    if (rest[i] != '%') {
+      decoded += rest[i];
+      continue;
+    }
+    const auto hi = i + 2 < rest.size() ? hex_value(rest[i + 1]) : std::nullopt;
+    const auto lo = i + 2 < rest.size() ? hex_value(rest[i + 2]) : std::nullopt;
+    if (!hi || !lo)
+      return code_error(fmt::format("submit directory {} has an invalid %-escape", uri));
+    decoded += static_cast<char>(*hi * 16 + *lo);
+    i += 2;
+  }
+  if (decoded.find('\0') != std::string::npos)
+    return code_error(fmt::format("submit directory {} decodes to a path with a NUL byte", uri));
+  return fs::path(decoded);
+}
+
+// The local path a submit URI names, or an error for the schemes smrun cannot fetch.
+base::Expected<fs::path> local_source(const std::string& uri) {
+  if (starts_with_ignoring_case(uri, "s3://"))
+    return code_error(fmt::format("S3 submit directories are not supported yet: {}", uri));
+  if (starts_with_ignoring_case(uri, "file://")) return file_uri_to_path(uri);
+  if (const auto scheme_end = uri.find("://"); scheme_end != std::string::npos) {
+    const std::string scheme = uri.substr(0, scheme_end);
+    const bool looks_like_scheme =
+        !scheme.empty() && std::isalpha(static_cast<unsigned char>(scheme[0])) &&
+        std::all_of(scheme.begin(), scheme.end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '-' || c == '.';
+        });
+    if (looks_like_scheme)
+      return code_error(
+          fmt::format("submit directory {}: unsupported URI scheme '{}' (expected "
+                      "a local path, file:// or s3://)",
+                      uri, scheme));
+  }
+  return fs::path(uri);
+}
+
+base::Status is_empty_dir(const fs::path& dir, bool& empty) {
+  std::error_code ec;
+  empty = fs::is_empty(dir, ec);
+  if (ec)
+    return code_error(fmt::format("cannot list code directory {}: {}", dir.string(), ec.message()));
+  return {};
+}
+
+base::Status fill_from(const fs::path& source, const fs::path& code_dir) {
+  std::error_code ec;
+  const fs::file_status st = fs::status(source, ec);
+  if (!fs::exists(st))
+    return code_error(fmt::format("submit directory {} does not exist", source.string()));
+  if (fs::is_directory(st)) {
+    if (fs::equivalent(source, code_dir, ec)) return {};
+    const fs::path canonical_source = fs::canonical(source, ec);
+    const fs::path canonical_code = fs::canonical(code_dir, ec);
+    const auto mismatch = std::mismatch(canonical_source.begin(), canonical_source.end(),
+                                        canonical_code.begin(), canonical_code.end());
+    if (!ec && mismatch.first == canonical_source.end())
+      return code_error(
+          fmt::format("code directory {} lies inside submit directory {}; copying "
+                      "would recurse into itself",
+                      code_dir.string(), source.string()));
+    spdlog::info("copying submit directory {} into {}", source.string(), code_dir.string());
+    return copy_tree_contents(source, code_dir);
+  }
+  if (is_tar_archive(source)) {
+    spdlog::info("extracting {} into {}", source.string(), code_dir.string());
+    return extract_archive_safely(source, code_dir);
+  }
+  // shutil.copy2(uri, path): a single file lands in the code dir under its own name.
+  spdlog::info("copying {} into {}", source.string(), code_dir.string());
+  return copy_file_into(source, code_dir);
+}
+
+}  // namespace
+
+base::Status prepare_code_dir(const std::string& submit_uri, const fs::path& code_dir) {
+  std::error_code ec;
+  fs::create_directories(code_dir, ec);
+  if (ec || !fs::is_directory(code_dir))
+    return code_error(fmt::format("cannot create code directory {}: {}", code_dir.string(),
+                                  ec ? ec.message() : "exists and is not a directory"));
+  bool empty = false;
+  if (auto listed = is_empty_dir(code_dir, empty); !listed) return listed;
+  if (!empty) {
+    spdlog::info("code directory {} is not empty; using it as is and ignoring submit directory {}",
+                 code_dir.string(), submit_uri.empty() ? "(none)" : submit_uri);
+    return {};
+  }
+  if (submit_uri.empty()) return {};
+  auto source = local_source(submit_uri);
+  if (!source) return base::Unexpected(source.error());
+
+  base::Status filled = fill_from(*source, code_dir);
+  if (!filled) {
+    // code_dir was empty when we started: whatever is in it now is ours to remove.
+    for (const auto& entry : fs::directory_iterator(code_dir, ec)) remove_tree(entry.path());
+  }
+  return filled;
+}
+
+}  // namespace smrun::code
