@@ -27,6 +27,15 @@ struct SplitHyperparameters {
   config::PyDict smrun;      // smrun_* keys: smrun's own settings, never shown to the user program
 };
 
+// mapping.split_by_criteria: `included` = keys listed in `keys` or starting with a non-empty
+// `prefix`; `excluded` = the rest; order preserved.
+struct SplitByCriteria {
+  config::PyDict included;
+  config::PyDict excluded;
+};
+SplitByCriteria split_by_criteria(const config::PyDict& dictionary,
+                                  const std::vector<std::string>& keys, std::string_view prefix);
+
 // Split decoded hyperparameters, preserving order within each part.
 SplitHyperparameters split_hyperparameters(const config::PyDict& decoded);
 
@@ -37,7 +46,8 @@ std::vector<std::string> to_cmd_args(const config::PyDict& user_hyperparameters)
 // mapping.to_env_vars value format: None -> "", str -> as is, else compact sorted ASCII JSON.
 std::string format_env_value(const config::PyValue& value);
 
-// mapping.to_env_vars key format: "SM_" + str(key).upper() (no other sanitising).
+// mapping.to_env_vars key format: "SM_" + str(key).upper() (no other sanitising); an empty key
+// gives "" like the reference (callers pass "hp_<name>", "channel_<name>", never empty).
 std::string format_env_key(std::string_view key);
 
 }  // namespace smrun::hyperparams
