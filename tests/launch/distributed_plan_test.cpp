@@ -1,0 +1,90 @@
+#include "smrun/launch/distributed_plan.hpp"
+
+#include <gtest/gtest.h>
+
+#include "launch/launch_fixture.hpp"
+
+namespace smrun::launch {
+namespace {
+
+using Argv = std::vector<std::string>;
+using Entries = std::vector<std::pair<std::string, std::string>>;
+using testing::env_map;
+using testing::Job;
+using testing::JobSpec;
+using testing::resource_json;
+
+TEST(DistributedPlan, SingleProcessJob) {
+  JobSpec spec;
+  spec.hyperparameters = {{"lr", "0.1"}};
+  spec.env = {{"HOME", "/root"}};
+  Job job(spec);
+  auto plan = job.plan();
+  ASSERT_TRUE(plan.has_value()) << plan.error().message;
+  EXPECT_EQ(plan->topology.choice.launcher, Launcher::kProcess);
+  EXPECT_EQ(plan->topology.hosts, Argv{"algo-1"});
+  EXPECT_EQ(plan->topology.world_size(), 1);
+  ASSERT_EQ(plan->processes.size(), 1u);
+  EXPECT_EQ(plan->processes[0].argv, (Argv{"python3", "-u", "train.py", "--lr", "0.1"}));
+  EXPECT_EQ(plan->processes[0].label, "algo-1");
+  EXPECT_EQ(plan->processes[0].env, child_environment(job.env(), job.process().smrun_env));
+  EXPECT_EQ(plan->error_files, std::vector<std::filesystem::path>{std::filesystem::path()});
+  EXPECT_EQ(plan->added_env.size(), 0u);
+}
+
+TEST(DistributedPlan, NoFlagOverrideSpansEveryHost) {
+  JobSpec spec;
+  spec.resource = resource_json({"algo-1", "algo-2", "algo-3"}, "algo-3", "ml.m5.xlarge");
+  spec.env = {{"SMRUN_LAUNCHER", "native"}, {"SMRUN_NPROC_PER_NODE", "3"}};
+  auto topo = Job(spec).topology();
+  ASSERT_TRUE(topo.has_value()) << topo.error().message;
+  EXPECT_EQ(topo->hosts, (Argv{"algo-1", "algo-2", "algo-3"}));
+  EXPECT_EQ(topo->node_rank, 2);
+  EXPECT_EQ(topo->world_size(), 9);
+  EXPECT_EQ(topo->master_host, "algo-1");
+  EXPECT_FALSE(topo->is_master);
+  EXPECT_FALSE(topo->resolve_master_addr);
+}
+
+TEST(DistributedPlan, NativeNeuronJobGetsTheCompileCache) {
+  JobSpec spec;
+  spec.resource = resource_json({"algo-1", "algo-2"}, "algo-1", "ml.trn1.32xlarge");
+  spec.hyperparameters = {{"sagemaker_torch_distributed_enabled", "true"}};
+  spec.devices = {128, 0, 0};  // neuron-ls absent: the table gives 32
+  spec.checkpoint = config::CheckpointConfig{"/opt/ml/checkpoints", std::nullopt};
+  auto plan = Job(spec).plan();
+  ASSERT_TRUE(plan.has_value()) << plan.error().message;
+  EXPECT_EQ(plan->processes.size(), 32u);
+  EXPECT_EQ(plan->added_env.entries(),
+            (Entries{{"FI_PROVIDER", "efa"},
+                     {"FI_EFA_USE_DEVICE_RDMA", "1"},
+                     {"RDMAV_FORK_SAFE", "1"},
+                     {"NCCL_SOCKET_IFNAME", "eth0"},
+                     {"NCCL_PROTO", "simple"},
+                     {"NEURON_COMPILE_CACHE_URL", "/opt/ml/checkpoints/neuron-compile-cache"}}));
+  auto env = env_map(plan->processes[31].env);
+  EXPECT_EQ(env["RANK"], "31");
+  EXPECT_EQ(env["NEURON_COMPILE_CACHE_URL"], "/opt/ml/checkpoints/neuron-compile-cache");
+  EXPECT_EQ(plan->processes[31].label, "algo-1:31");
+}
+
+TEST(DistributedPlan, ParallelCompileIgnoredOutsideTorchLaunchers) {
+  JobSpec spec;
+  spec.env = {{"RUN_NEURON_PARALLEL_COMPILE", "1"}};
+  auto plan = Job(spec).plan();
+  ASSERT_TRUE(plan.has_value());
+  EXPECT_EQ(plan->notes,
+            (Argv{"RUN_NEURON_PARALLEL_COMPILE=1 is ignored by the process launcher"}));
+  EXPECT_EQ(plan->processes[0].argv[0], "python3");
+}
+
+TEST(DistributedPlan, RunIdFallsBackToSagemakerJobName) {
+  JobSpec spec;
+  spec.hyperparameters = {{"sagemaker_job_name", "\"sm-job\""}};
+  EXPECT_EQ(torchelastic_run_id(Job(spec).training()), "sm-job");
+  spec.env = {{"TRAINING_JOB_NAME", "tj"}};
+  EXPECT_EQ(torchelastic_run_id(Job(spec).training()), "tj");
+}
+
+}  // namespace
+}  // namespace smrun::launch
