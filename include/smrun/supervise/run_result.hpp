@@ -1,0 +1,38 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "smrun/supervise/exit_info.hpp"
+
+namespace smrun::supervise {
+
+struct WorkerResult {
+  std::string label;
+  pid_t pid = -1;
+  ExitInfo exit;
+  bool exec_failed = false;  // never ran the program: exit.exit_code is 127 or 126
+  std::string exec_error;    // one line, set when exec_failed
+  std::string stderr_tail;   // last SuperviseOptions::stderr_tail_bytes of its stderr
+  std::chrono::system_clock::time_point ended_at;  // when smrun reaped it
+};
+
+struct RunResult {
+  std::vector<WorkerResult> workers;         // same order as the specs
+  std::optional<std::size_t> first_failure;  // index of the first worker reaped with a failure
+  int received_signal = 0;  // first stop signal smrun got (SIGTERM/INT/HUP/QUIT), e.g. platform
+  // The first failure came after received_signal: it is the shutdown, not the cause.
+  bool failure_after_signal = false;
+  bool killed_after_grace = false;  // something had to be SIGKILLed after the grace period
+
+  // The job verdict: 0 when every worker succeeded; 128 + received_signal when the first
+  // failure happened after smrun was told to stop; otherwise the first failure's exit code.
+  int exit_code() const;
+};
+
+}  // namespace smrun::supervise

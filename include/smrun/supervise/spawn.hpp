@@ -1,0 +1,35 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+
+#include "smrun/base/expected.hpp"
+#include "smrun/supervise/process_spec.hpp"
+#include "smrun/supervise/unique_fd.hpp"
+
+namespace smrun::supervise {
+
+// The worker could not be started: the child reported why through a close-on-exec pipe.
+struct ExecFailure {
+  int error_number = 0;
+  int exit_code = 0;    // 127 when the program was not found, else 126 (shell meaning)
+  std::string message;  // one line naming argv[0] (and cwd when chdir failed) and strerror
+};
+
+struct SpawnedProcess {
+  pid_t pid = -1;        // also the process group id: each worker leads its own group
+  UniqueFd stderr_read;  // non-blocking read end of the worker's stderr pipe
+  std::optional<ExecFailure> exec_failure;  // set when the child exited before exec
+};
+
+// fork + execve of one worker. The child gets its own process group, default signal state,
+// PR_SET_PDEATHSIG(SIGKILL), smrun's stdin and stdout unchanged, stderr into a pipe, no other
+// inherited descriptor, spec.cwd, and exactly spec.argv / spec.env. Returns once the child has
+// exec'd or failed to; on an exec failure the child still exists and must be reaped like any other
+// (it exits with the code in exec_failure). Fails only before fork (empty argv, no pipes, fork
+// failed), so a returned error never leaves a child behind.
+base::Expected<SpawnedProcess> spawn_process(const ProcessSpec& spec);
+
+}  // namespace smrun::supervise

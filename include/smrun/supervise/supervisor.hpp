@@ -1,0 +1,33 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <vector>
+
+#include "smrun/base/expected.hpp"
+#include "smrun/supervise/process_spec.hpp"
+#include "smrun/supervise/run_result.hpp"
+
+namespace smrun::supervise {
+
+struct SuperviseOptions {
+  std::chrono::seconds grace{110};  // between SIGTERM and SIGKILL
+  std::size_t stderr_tail_bytes = 64 * 1024;
+};
+
+// Starts every spec and supervises them as PID 1 would, until no child of this process remains:
+// - forwards SIGTERM/INT/HUP/QUIT/USR1/USR2 to every worker's process group; a stop signal
+//   starts the grace period, after which remaining groups get SIGKILL;
+// - reaps every child, orphans included, recording results only for the workers;
+// - gang semantics: when one worker fails, the others' groups get SIGTERM, then SIGKILL;
+// - when a worker's leader exits, what is left of its group gets SIGTERM, then SIGKILL;
+// - once all workers are done, other leftover children get SIGTERM, then SIGKILL;
+// - relays each worker's stderr raw to fd 2 and keeps its tail.
+// Requires block_supervised_signals() to have run before any thread started. While it runs it
+// owns every child of the process: nothing else may spawn or wait for children. Call it from
+// the main thread: workers get PR_SET_PDEATHSIG, which fires when the spawning THREAD exits.
+// Fails only for smrun's own problems (fork, pipe, signalfd); worker failures are in the result.
+base::Expected<RunResult> run_supervised(const std::vector<ProcessSpec>& specs,
+                                         const SuperviseOptions& options);
+
+}  // namespace smrun::supervise

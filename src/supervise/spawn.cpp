@@ -1,0 +1,223 @@
+#include "smrun/supervise/spawn.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "smrun/base/exit_code.hpp"
+#include "smrun/supervise/exec_path.hpp"
+#include "smrun/supervise/signals.hpp"
+
+namespace smrun::supervise {
+namespace {
+
+// Which step failed in the child; sent to the parent with errno.
+enum class ChildStep : int { kSetpgid, kParentDeath, kStderr, kChdir, kExec };
+
+struct ChildReport {
+  ChildStep step;
+  int error_number;
+};
+
+// Everything the child needs, prepared before fork(): after fork() in a process that may have
+// threads only async-signal-safe calls are allowed, so no allocation happens in the child.
+struct ChildPlan {
+  std::vector<char*> argv;
+  std::vector<char*> envp;
+  std::vector<const char*> candidates;
+  bool path_search = false;   // argv[0] had no '/': candidates come from PATH
+  const char* cwd = nullptr;  // nullptr: stay where smrun is
+  int stderr_write = -1;
+  int report_write = -1;
+  pid_t parent = -1;
+};
+
+int exit_code_for(const ChildReport& report) {
+  if (report.step == ChildStep::kExec && report.error_number == ENOENT) return base::kExitNotFound;
+  return base::kExitNotExecutable;
+}
+
+[[noreturn]] void fail_in_child(const ChildPlan& plan, ChildStep step, int error_number) {
+  ChildReport report{step, error_number};
+  // One small write to a pipe is atomic; if it fails the parent sees a plain exit code.
+  ssize_t unused = ::write(plan.report_write, &report, sizeof(report));
+  (void)unused;
+  _exit(exit_code_for(report));
+}
+
+// Marks every descriptor above stderr close-on-exec, so workers get only 0, 1 and 2 (as with
+// Python's close_fds=True) even when something in smrun, or smrun's own parent, left one open
+// without O_CLOEXEC. Best effort, async-signal-safe.
+void mark_inherited_fds_cloexec() noexcept {
+  if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;  // Linux >= 5.11
+  int dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) return;
+  alignas(dirent64) char buffer[4096];
+  ssize_t size;
+  while ((size = getdents64(dir, buffer, sizeof(buffer))) > 0) {
+    for (ssize_t offset = 0; offset < size;) {
+      const auto* entry = reinterpret_cast<const dirent64*>(buffer + offset);
+      offset += entry->d_reclen;
+      int fd = 0;
+      const char* c = entry->d_name;
+      for (; *c >= '0' && *c <= '9'; ++c) fd = fd * 10 + (*c - '0');
+      if (*c == '\0' && c != entry->d_name && fd > STDERR_FILENO && fd != dir)
+        fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
+  }
+  close(dir);
+}
+
+[[noreturn]] void run_child(const ChildPlan& plan) noexcept {
+  // Own process group, so forwarding and teardown reach the worker's children too.
+  if (setpgid(0, 0) != 0) fail_in_child(plan, ChildStep::kSetpgid, errno);
+  reset_signals_for_exec();
+  // Backstop: if smrun dies (even by SIGKILL), its workers do not linger.
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
+    fail_in_child(plan, ChildStep::kParentDeath, errno);
+  if (getppid() != plan.parent) _exit(base::kExitNotExecutable);  // smrun died before prctl
+  if (plan.stderr_write == STDERR_FILENO) {
+    // dup2 onto itself would keep FD_CLOEXEC; clear it explicitly.
+    if (fcntl(STDERR_FILENO, F_SETFD, 0) != 0) fail_in_child(plan, ChildStep::kStderr, errno);
+  } else if (dup2(plan.stderr_write, STDERR_FILENO) < 0) {
+    fail_in_child(plan, ChildStep::kStderr, errno);
+  }
+  mark_inherited_fds_cloexec();
+  if (plan.cwd != nullptr && chdir(plan.cwd) != 0) fail_in_child(plan, ChildStep::kChdir, errno);
+
+  // execvp's rules: look past entries that do not exist, remember EACCES, stop at other errors.
+  bool saw_eacces = false;
+  for (const char* candidate : plan.candidates) {
+    execve(candidate, plan.argv.data(), plan.envp.data());
+    const int error_number = errno;
+    if (!plan.path_search) fail_in_child(plan, ChildStep::kExec, error_number);
+    if (error_number == EACCES)
+      saw_eacces = true;
+    else if (error_number != ENOENT && error_number != ENOTDIR && error_number != ESTALE &&
+             error_number != ENODEV && error_number != ETIMEDOUT)
+      fail_in_child(plan, ChildStep::kExec, error_number);
+  }
+  fail_in_child(plan, ChildStep::kExec, saw_eacces ? EACCES : ENOENT);
+}
+
+std::string os_message(int error_number) {
+  return std::generic_category().message(error_number);
+}
+
+std::string failure_message(const ProcessSpec& spec, const ChildReport& report,
+                            const std::string& path) {
+  const std::string& program = spec.argv.front();
+  const std::string reason = os_message(report.error_number);
+  switch (report.step) {
+    case ChildStep::kExec:
+      if (report.error_number == ENOENT && program.find('/') == std::string::npos)
+        return "cannot execute '" + program + "': not found in PATH=" + path;
+      return "cannot execute '" + program + "': " + reason;
+    case ChildStep::kChdir:
+      return "cannot change to directory '" + spec.cwd.string() + "' to run '" + program +
+             "': " + reason;
+    case ChildStep::kSetpgid:
+      return "cannot start '" + program + "': setpgid: " + reason;
+    case ChildStep::kParentDeath:
+      return "cannot start '" + program + "': prctl(PR_SET_PDEATHSIG): " + reason;
+    case ChildStep::kStderr:
+      return "cannot start '" + program + "': redirecting stderr: " + reason;
+  }
+  return "cannot start '" + program + "': " + reason;
+}
+
+// What the child reported before exec, or nothing when the pipe closed on a successful exec.
+// Once fork() succeeded this cannot fail: a read error (not seen in practice) counts as "no
+// report", so the caller always learns the pid and reaps the child.
+std::optional<ChildReport> read_report(int fd) {
+  ChildReport report{};
+  auto* bytes = reinterpret_cast<char*>(&report);
+  std::size_t got = 0;
+  while (got < sizeof(report)) {
+    ssize_t n = ::read(fd, bytes + got, sizeof(report) - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  if (got != sizeof(report)) return std::nullopt;
+  return report;
+}
+
+base::Status make_pipe(UniqueFd& read_end, UniqueFd& write_end, const char* what) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0)
+    return base::fail(base::ErrorKind::kInternal,
+                      std::string("cannot create the ") + what + " pipe: " + os_message(errno));
+  read_end.reset(fds[0]);
+  write_end.reset(fds[1]);
+  return {};
+}
+
+}  // namespace
+
+base::Expected<SpawnedProcess> spawn_process(const ProcessSpec& spec) {
+  if (spec.argv.empty() || spec.argv.front().empty())
+    return base::fail(base::ErrorKind::kInternal,
+                      "worker '" + spec.label + "' has an empty argv (nothing to execute)");
+
+  // Copies, because execve takes char* const[]; they outlive the fork below.
+  std::vector<std::string> argv = spec.argv;
+  std::vector<std::string> env = spec.env;
+  const std::string path = path_of(spec.env);
+  const std::vector<std::string> candidates = exec_candidates(spec.argv.front(), path);
+  const std::string cwd = spec.cwd.string();
+
+  UniqueFd stderr_read, stderr_write, report_read, report_write;
+  if (auto s = make_pipe(stderr_read, stderr_write, "stderr"); !s)
+    return base::Unexpected(std::move(s).error());
+  if (auto s = make_pipe(report_read, report_write, "exec status"); !s)
+    return base::Unexpected(std::move(s).error());
+  // The relay end must never block the supervisor loop.
+  if (fcntl(stderr_read.get(), F_SETFL, O_NONBLOCK) != 0)
+    return base::fail(base::ErrorKind::kInternal,
+                      "cannot make the stderr pipe non-blocking: " + os_message(errno));
+
+  ChildPlan plan;
+  for (auto& arg : argv) plan.argv.push_back(arg.data());
+  plan.argv.push_back(nullptr);
+  for (auto& item : env) plan.envp.push_back(item.data());
+  plan.envp.push_back(nullptr);
+  for (const auto& candidate : candidates) plan.candidates.push_back(candidate.c_str());
+  plan.path_search = spec.argv.front().find('/') == std::string::npos;
+  plan.cwd = cwd.empty() ? nullptr : cwd.c_str();
+  plan.stderr_write = stderr_write.get();
+  plan.report_write = report_write.get();
+  plan.parent = getpid();
+
+  pid_t pid = fork();
+  if (pid < 0)
+    return base::fail(base::ErrorKind::kInternal,
+                      "cannot fork to start '" + spec.label + "': " + os_message(errno));
+  if (pid == 0) run_child(plan);
+
+  // Our copies of the write ends must go, or we would never see EOF on either pipe.
+  stderr_write.reset();
+  report_write.reset();
+
+  SpawnedProcess spawned;
+  spawned.pid = pid;
+  spawned.stderr_read = std::move(stderr_read);
+  if (auto report = read_report(report_read.get())) {
+    ExecFailure failure;
+    failure.error_number = report->error_number;
+    failure.exit_code = exit_code_for(*report);
+    failure.message = failure_message(spec, *report, path);
+    spawned.exec_failure = std::move(failure);
+  }
+  return spawned;
+}
+
+}  // namespace smrun::supervise
