@@ -1,0 +1,67 @@
+#pragma once
+
+// The values the control channel carries between hosts, and their JSON form (the wire format
+// is described in docs/cluster-protocol.md).
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "smrun/base/expected.hpp"
+
+namespace smrun::cluster {
+
+// Sent in every CHALLENGE and HELLO; peers with another version are refused.
+inline constexpr int kProtocolVersion = 1;
+
+// One host's failure, as reported by that host (or by the master for a host it lost).
+struct FailureRecord {
+  std::string host;          // "algo-3"
+  std::optional<int> rank;   // global rank of the failed process; none for host-level failures
+  int exit_code = 0;         // the process's exit code when signal == 0
+  int signal = 0;            // terminating signal number, 0 when it exited
+  std::string message;       // one line: error-file message, stderr's last line, "lost: ..."
+  std::int64_t unix_ms = 0;  // wall clock when the failure was seen (informational: clock skew)
+
+  // The exit code this failure gives the job: 128 + signal, else exit_code; never 0 (a failure
+  // recorded with code 0 still fails the job, with 1).
+  int exit_status() const;
+};
+
+// What one host's smrun concluded about its own workers.
+struct LocalVerdict {
+  int exit_code = 0;                     // 0 = this host succeeded
+  std::optional<FailureRecord> failure;  // set when exit_code != 0 (synthesised if missing)
+};
+
+// The job's verdict, decided by the master and identical on every host.
+struct JobVerdict {
+  int exit_code = 0;                           // every host exits with this
+  std::optional<FailureRecord> failure;        // the first failure the master learnt of
+  std::map<std::string, int> host_exit_codes;  // each host's DONE code; -1 = never reported
+  bool succeeded() const { return exit_code == 0; }
+};
+
+struct ClusterEvent {
+  enum class Kind {
+    kAbort,  // some host failed (or was lost): stop the local workers; carries the first failure
+  };
+  Kind kind = Kind::kAbort;
+  FailureRecord failure;
+};
+
+// "algo-3 rank 5: exit code 1: ValueError: bad shape" / "algo-2: signal 15: ...".
+std::string describe(const FailureRecord& failure);
+
+std::int64_t unix_ms_now();
+
+nlohmann::json to_json(const FailureRecord& failure);
+nlohmann::json to_json(const JobVerdict& verdict);
+// Errors are kCluster and name the offending field.
+base::Expected<FailureRecord> failure_from_json(const nlohmann::json& json);
+base::Expected<JobVerdict> verdict_from_json(const nlohmann::json& json);
+
+}  // namespace smrun::cluster

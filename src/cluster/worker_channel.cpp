@@ -1,0 +1,243 @@
+#include "worker_channel.hpp"
+
+#include <thread>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "handshake.hpp"
+#include "smrun/base/exit_code.hpp"
+
+namespace smrun::cluster {
+namespace {
+
+constexpr std::chrono::milliseconds kConnectRetry{250};
+// One connect() may take this long before it is retried (a dropped SYN, not a refusal).
+constexpr std::chrono::milliseconds kConnectTimeout{5000};
+
+}  // namespace
+
+base::Expected<std::unique_ptr<ControlChannel>> WorkerChannel::join(const ClusterConfig& config) {
+  std::unique_ptr<WorkerChannel> channel(new WorkerChannel(config));
+  auto deadline = Clock::now() + config.host_wait;
+  std::string last_problem = "no connection attempt completed";
+  for (;;) {
+    Attempt attempt = channel->connect_and_greet(deadline);
+    if (attempt.conn) {
+      channel->m_conn = std::move(attempt.conn);
+      break;
+    }
+    if (attempt.fatal) return base::fail(base::ErrorKind::kCluster, attempt.problem);
+    if (attempt.problem != last_problem)
+      spdlog::info("cluster: waiting for master {}: {}", config.master_host, attempt.problem);
+    last_problem = attempt.problem;
+    if (Clock::now() + kConnectRetry >= deadline) {
+      return base::fail(
+          base::ErrorKind::kCluster,
+          fmt::format("timed out after {} waiting for master {} ({}; "
+                      "SMRUN_HOST_WAIT_SECONDS)",
+                      format_duration(config.host_wait), config.master_host, last_problem));
+    }
+    std::this_thread::sleep_for(kConnectRetry);
+  }
+  spdlog::info("cluster: {} joined master {}; waiting for the other hosts", config.current_host,
+               config.master_host);
+  // The master's own barrier ends within host_wait of now at the latest (it was already
+  // listening); one heartbeat timeout on top covers the CANCEL or START in flight.
+  auto start_deadline = Clock::now() + config.host_wait + config.heartbeat_timeout;
+  if (auto started = channel->wait_for_start(start_deadline); !started)
+    return base::fail(started.error().kind, started.error().message);
+  return std::unique_ptr<ControlChannel>(std::move(channel));
+}
+
+WorkerChannel::Attempt WorkerChannel::connect_and_greet(Clock::time_point deadline) const {
+  const auto& master = m_config.master_host;
+  auto remote = resolve_host(master, m_config.port, m_config.address_overrides);
+  if (!remote) return {nullptr, "name does not resolve: " + remote.error().message};
+  std::string where = fmt::format("resolves to {} port {}", remote->text, m_config.port);
+
+  // Connect from this host's own address so the master sees (and logs) the expected peer.
+  auto local = resolve_host(m_config.current_host, 0, m_config.address_overrides, remote->family());
+  auto socket = start_connect(*remote, local ? &*local : nullptr);
+  if (!socket && local) {
+    spdlog::warn("cluster: {}; connecting from the default address instead",
+                 socket.error().message);
+    socket = start_connect(*remote, nullptr);
+  }
+  if (!socket) return {nullptr, fmt::format("{}, {}", where, socket.error().message)};
+  auto connected =
+      finish_connect(socket->get(), std::min(deadline, Clock::now() + kConnectTimeout));
+  if (!connected) return {nullptr, fmt::format("{}, {}", where, connected.error().message)};
+
+  auto conn = std::make_unique<Connection>(std::move(*socket), Clock::now());
+  auto greeting_deadline = std::min(deadline, Clock::now() + m_config.heartbeat_timeout);
+  auto challenge = conn->wait_message(greeting_deadline);
+  if (!challenge)
+    return {nullptr,
+            fmt::format("{}, connected but no CHALLENGE: {}", where, challenge.error().message)};
+  auto master_nonce = check_challenge(*challenge, m_config);
+  if (!master_nonce) return {nullptr, master_nonce.error().message, true};
+
+  std::string worker_nonce = make_nonce();
+  conn->send(make_hello(m_config, *master_nonce, worker_nonce));
+  auto reply = conn->wait_message(greeting_deadline);
+  if (!reply)
+    return {nullptr, fmt::format("{}, no answer to HELLO: {}", where, reply.error().message)};
+  if (auto welcomed = check_welcome(*reply, m_config, worker_nonce); !welcomed)
+    return {nullptr, welcomed.error().message, true};
+  return {std::move(conn), {}, false};
+}
+
+base::Status WorkerChannel::wait_for_start(Clock::time_point deadline) {
+  // START may have arrived in the same read as WELCOME: handle what is queued before polling.
+  while (m_conn) {
+    auto message = m_conn->next_message();
+    if (!message) break;
+    handle_message(*message, m_queued);
+  }
+  while (m_phase == Phase::kBarrier && !m_cancel_reason && m_conn && Clock::now() < deadline) {
+    auto events = poll_once(deadline);
+    m_queued.insert(m_queued.end(), events.begin(), events.end());
+  }
+  if (m_phase == Phase::kRunning) return {};
+  const auto& master = m_config.master_host;
+  std::string message;
+  if (m_cancel_reason) {
+    message = fmt::format("master {} gave up waiting for the hosts: {}", master, *m_cancel_reason);
+  } else if (!m_conn) {
+    message = fmt::format("lost master {} while waiting for the other hosts: {}", master,
+                          m_lost_reason.value_or("connection closed"));
+  } else {
+    message = fmt::format("joined master {} but it did not start the job within {}", master,
+                          format_duration(m_config.host_wait + m_config.heartbeat_timeout));
+  }
+  m_conn.reset();
+  m_phase = Phase::kClosed;
+  return base::fail(base::ErrorKind::kCluster, message);
+}
+
+std::vector<pollfd> WorkerChannel::poll_fds() const {
+  if (!m_conn) return {};
+  return {
+      pollfd{m_conn->fd(), static_cast<short>(POLLIN | (m_conn->wants_write() ? POLLOUT : 0)), 0}};
+}
+
+std::chrono::milliseconds WorkerChannel::next_timeout() const {
+  if (!m_queued.empty()) return std::chrono::milliseconds::zero();
+  auto now = Clock::now();
+  if (!m_conn) return m_config.heartbeat_interval;
+  auto next = std::min(m_conn->last_sent() + m_config.heartbeat_interval,
+                       m_conn->last_received() + m_config.heartbeat_timeout);
+  return time_until(next, now);
+}
+
+std::vector<ClusterEvent> WorkerChannel::on_ready(int fd, short revents) {
+  std::vector<ClusterEvent> events;
+  if (!m_conn || m_conn->fd() != fd) return events;
+  if (revents & POLLOUT) m_conn->flush();
+  if (revents & (POLLIN | POLLHUP | POLLERR)) m_conn->receive(Clock::now());
+  while (m_conn) {
+    auto message = m_conn->next_message();
+    if (!message) break;
+    handle_message(*message, events);
+  }
+  if (m_conn && m_conn->broken()) lose_master(m_conn->broken_reason(), events);
+  return events;
+}
+
+std::vector<ClusterEvent> WorkerChannel::tick() {
+  std::vector<ClusterEvent> events = std::exchange(m_queued, {});
+  if (!m_conn) return events;
+  m_conn->flush();
+  auto now = Clock::now();
+  if (m_conn->broken()) {
+    lose_master(m_conn->broken_reason(), events);
+  } else if (now - m_conn->last_received() >= m_config.heartbeat_timeout) {
+    lose_master(fmt::format("no heartbeat for {}", format_duration(m_config.heartbeat_timeout)),
+                events);
+  } else if (now - m_conn->last_sent() >= m_config.heartbeat_interval) {
+    m_conn->send({{"type", "heartbeat"}});
+  }
+  return events;
+}
+
+void WorkerChannel::handle_message(const nlohmann::json& message,
+                                   std::vector<ClusterEvent>& events) {
+  const std::string type = message["type"].get<std::string>();
+  if (type == "heartbeat") return;
+  if (m_phase == Phase::kBarrier) {
+    if (type == "start") {
+      m_phase = Phase::kRunning;
+    } else if (type == "cancel") {
+      auto reason = message.find("reason");
+      m_cancel_reason = reason != message.end() && reason->is_string() ? reason->get<std::string>()
+                                                                       : "no reason given";
+    } else {
+      spdlog::warn("cluster: ignoring unexpected \"{}\" message before the start", type);
+    }
+    return;
+  }
+  if (type == "abort") {
+    auto failure = failure_from_json(message.value("failure", nlohmann::json()));
+    if (!failure) return lose_master(failure.error().message, events);
+    set_abort(std::move(*failure), events);
+  } else if (type == "verdict") {
+    auto verdict = verdict_from_json(message.value("verdict", nlohmann::json()));
+    if (!verdict) return lose_master(verdict.error().message, events);
+    m_verdict = std::move(*verdict);
+    // A VERDICT before our DONE: the master stopped waiting for us. Stop like for an ABORT.
+    if (m_verdict->failure) set_abort(*m_verdict->failure, events);
+    m_conn.reset();
+  } else {
+    spdlog::warn("cluster: ignoring unexpected \"{}\" message from master {}", type,
+                 m_config.master_host);
+  }
+}
+
+void WorkerChannel::set_abort(FailureRecord failure, std::vector<ClusterEvent>& events) {
+  if (m_abort) return;
+  spdlog::error("cluster: job aborted: {}", describe(failure));
+  m_abort = failure;
+  events.push_back(ClusterEvent{ClusterEvent::Kind::kAbort, std::move(failure)});
+}
+
+void WorkerChannel::lose_master(std::string reason, std::vector<ClusterEvent>& events) {
+  m_conn.reset();
+  m_lost_reason = reason;
+  if (m_phase == Phase::kBarrier || m_verdict) return;
+  const auto& master = m_config.master_host;
+  set_abort(FailureRecord{master, std::nullopt, base::kExitCluster, 0,
+                          fmt::format("master {} lost: {}", master, reason), unix_ms_now()},
+            events);
+}
+
+void WorkerChannel::report_failure(const FailureRecord& failure) {
+  if (!m_conn || m_phase == Phase::kBarrier || m_phase == Phase::kClosed) return;
+  m_conn->send({{"type", "failure"}, {"failure", to_json(failure)}});
+}
+
+base::Expected<JobVerdict> WorkerChannel::finish(const LocalVerdict& local) {
+  if (m_phase == Phase::kClosed)
+    return base::fail(base::ErrorKind::kInternal, "cluster: finish() called twice");
+  if (!m_verdict && m_conn) {
+    nlohmann::json done{{"type", "done"}, {"exit_code", local.exit_code}, {"failure", nullptr}};
+    if (local.exit_code != 0 && local.failure) done["failure"] = to_json(*local.failure);
+    m_phase = Phase::kFinishing;
+    m_conn->send(done);
+    // No deadline of our own: the master stays alive while it waits (bounded) for the other
+    // hosts, and a dead or silent master ends this loop within heartbeat_timeout.
+    while (!m_verdict && m_conn) poll_once(Clock::time_point::max());
+  }
+  m_phase = Phase::kClosed;
+  m_conn.reset();
+  if (m_verdict) {
+    spdlog::info("cluster: job verdict from master {}: exit code {}", m_config.master_host,
+                 m_verdict->exit_code);
+    return *m_verdict;
+  }
+  return base::fail(base::ErrorKind::kCluster,
+                    fmt::format("master {} lost before it sent the job verdict: {}",
+                                m_config.master_host, m_lost_reason.value_or("connection closed")));
+}
+
+}  // namespace smrun::cluster
