@@ -7,7 +7,7 @@ set -euo pipefail
 PACKAGES=(
   g++ cmake ninja-build pkg-config git
   libboost-dev libboost-filesystem-dev nlohmann-json3-dev libcxxopts-dev libspdlog-dev libfmt-dev
-  libarchive-dev libdeflate-dev zlib1g-dev
+  libarchive-dev libdeflate-dev zlib1g-dev nettle-dev
   libgtest-dev libgmock-dev
   python3 python3-venv python3-pip pigz tar gzip procps clang-format
 )

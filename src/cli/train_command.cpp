@@ -12,6 +12,7 @@
 #include "smrun/base/secrets.hpp"
 #include "smrun/cli/commands.hpp"
 #include "smrun/cli/job_context.hpp"
+#include "smrun/code/entry_point.hpp"
 #include "smrun/code/submit_dir.hpp"
 #include "smrun/launch/process_plan.hpp"
 #include "smrun/pack/pack.hpp"
@@ -59,6 +60,20 @@ int fail_job(const base::Error& error, const config::MlPaths* paths, const std::
   return code;
 }
 
+// A stop signal that arrived between supervised phases: stop instead of starting the next one.
+std::optional<int> stop_if_signalled(const JobContext& ctx, std::string_view next_step) {
+  int sig = supervise::take_pending_stop_signal();
+  if (sig == 0) return std::nullopt;
+  base::Error error(base::ErrorKind::kInternal,
+                    fmt::format("received {} before {}; stopping", supervise::signal_name(sig), next_step));
+  const std::string text = report::compose_error_report(error, ctx.hostname);
+  spdlog::error("Reporting training FAILURE");
+  spdlog::error("{}", error.message);
+  if (auto written = report::write_failure_file(ctx.paths.failure_file, "Stopped: " + text); !written)
+    spdlog::error("{}", written.error().message);
+  return base::exit_code_for_signal(sig);
+}
+
 void ensure_directories(const config::MlPaths& paths) {
   std::error_code ec;
   for (const auto& dir : {paths.code, paths.model, paths.output_data}) {
@@ -68,7 +83,6 @@ void ensure_directories(const config::MlPaths& paths) {
 }
 
 void log_invocation(const launch::ProcessPlan& plan, const JobContext& ctx) {
-  launch::ProcessPlan shown = plan;
   spdlog::info("Invoking user script: {}", redacted_command(plan, ctx));
   env::EnvList display_env = env::sm_environment(ctx.display);
   display_env.append(env::process_extras(ctx.display, ctx.process_env));
@@ -95,14 +109,21 @@ std::optional<int> run_install(const launch::ProcessPlan& plan, const JobContext
       {make_spec(*plan.install_command, plan, ctx, ctx.hostname + ":install")}, options);
   if (!result)
     return fail_job(result.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
-  if (result->exit_code() == 0) return std::nullopt;
+  if (result->exit_code() == 0) {
+    if (result->received_signal == 0) return std::nullopt;
+    // pip finished, but the platform asked us to stop meanwhile: do not start training.
+    spdlog::error("Reporting training FAILURE");
+    spdlog::error("received {} during dependency installation; not starting the user program",
+                  supervise::signal_name(result->received_signal));
+    return base::exit_code_for_signal(result->received_signal);
+  }
   const supervise::WorkerResult& w = result->workers.front();
   std::string why = w.exec_failed ? w.exec_error
                                   : fmt::format("{} failed with exit code {}",
                                                 display_command(*plan.install_command),
                                                 result->exit_code());
   if (result->received_signal != 0)
-    why += fmt::format(" (interrupted by {})", report::signal_name(result->received_signal));
+    why += fmt::format(" (interrupted by {})", supervise::signal_name(result->received_signal));
   int code = fail_job(base::Error(base::ErrorKind::kInstall, why), &ctx.paths, ctx.hostname,
                       ctx.secret_values, report::scrub_secrets(w.stderr_tail, ctx.secret_values));
   // Interrupted installs exit like an interrupted job, so the platform sees the signal.
@@ -194,21 +215,29 @@ int run_train_command(const std::vector<std::string>& args, env::EnvSnapshot pro
     return fail_job(st.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
   auto plan = launch::make_process_plan(ctx.training, ctx.process_env, ctx.paths.code);
   if (!plan) {
-    const base::Error& e = plan.error();
-    int code = fail_job(e, &ctx.paths, ctx.hostname, ctx.secret_values);
-    return e.kind == base::ErrorKind::kCode && e.message.find("not found") != std::string::npos
-               ? base::kExitNotFound
-               : code;
+    int code = fail_job(plan.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
+    // A command entry point that is simply not there exits like a shell would: 127.
+    const std::string entry = *ctx.training.user_entry_point;
+    bool missing = code::classify_entry_point(entry, ctx.paths.code) == code::EntryPointKind::kCommand &&
+                   !code::command_entry_point_exists(entry, ctx.paths.code);
+    return missing ? base::kExitNotFound : code;
   }
 
   supervise::SuperviseOptions options;
   options.grace = ctx.settings.term_grace;
+  if (auto stopped = stop_if_signalled(ctx, "installing dependencies")) return *stopped;
   if (auto failed = run_install(*plan, ctx, options)) return *failed;
+  if (auto stopped = stop_if_signalled(ctx, "starting the user program")) return *stopped;
 
   log_invocation(*plan, ctx);
   auto result = supervise::run_supervised({make_spec(plan->command, *plan, ctx, ctx.hostname)}, options);
   if (!result) return fail_job(result.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
   if (result->exit_code() != 0) return report_run_failure(*result, *plan, ctx, options);
+  // The program succeeded: a stop signal now must not cost the model, so packing still runs
+  // (it is atomic and quick) and the job reports its real outcome.
+  if (int sig = supervise::take_pending_stop_signal(); sig != 0)
+    spdlog::warn("received {} after the user program succeeded; finishing the model archive",
+                 supervise::signal_name(sig));
   return pack_and_succeed(ctx);
 }
 

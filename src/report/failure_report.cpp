@@ -6,8 +6,12 @@
 #include <algorithm>
 #include <fmt/format.h>
 
+#include "smrun/supervise/signals.hpp"
+
 namespace smrun::report {
 namespace {
+
+using supervise::signal_name;
 
 std::vector<std::string_view> split_lines(std::string_view text) {
   std::vector<std::string_view> lines;
@@ -50,12 +54,6 @@ std::string last_lines_fitting(const std::vector<std::string_view>& lines, std::
 constexpr std::size_t kFullTailChars = 16 * 1024;
 
 }  // namespace
-
-std::string signal_name(int signo) {
-  const char* abbrev = sigabbrev_np(signo);
-  if (abbrev == nullptr) return fmt::format("signal {}", signo);
-  return fmt::format("SIG{}", abbrev);
-}
 
 std::string exception_line(std::string_view tail) {
   auto lines = split_lines(tail);

@@ -61,6 +61,15 @@ void reset_signals_for_exec() noexcept {
   sigprocmask(SIG_SETMASK, &empty, nullptr);
 }
 
+int take_pending_stop_signal() {
+  sigset_t stops;
+  sigemptyset(&stops);
+  for (int s : {SIGTERM, SIGINT, SIGHUP, SIGQUIT}) sigaddset(&stops, s);
+  const timespec zero{0, 0};
+  int got = sigtimedwait(&stops, nullptr, &zero);
+  return got > 0 ? got : 0;
+}
+
 std::string signal_name(int signo) {
   if (const char* abbrev = sigabbrev_np(signo); abbrev != nullptr)
     return std::string("SIG") + abbrev;

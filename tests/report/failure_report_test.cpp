@@ -31,11 +31,6 @@ TEST(ExceptionLine, FallsBackToLastNonBlankLine) {
   EXPECT_EQ(exception_line(""), "");
 }
 
-TEST(SignalName, NamesSignals) {
-  EXPECT_EQ(signal_name(SIGKILL), "SIGKILL");
-  EXPECT_EQ(signal_name(SIGTERM), "SIGTERM");
-}
-
 TEST(FailureReport, ExitCodeHeadlineThenExceptionThenTail) {
   FailureFacts f;
   f.host = "algo-1";

@@ -1,7 +1,7 @@
 #pragma once
 
-// SHA-256 (FIPS 180-4), only for the token proof: no crypto library is linked and the proof
-// needs a one-way function, not a MAC's full strength (see docs/cluster-protocol.md).
+// SHA-256 (nettle) for the token proof: a one-way function over a nonce, so the shared token never
+// crosses the network (see docs/cluster-protocol.md).
 
 #include <string>
 #include <string_view>

@@ -35,9 +35,6 @@ struct FailureFacts {
 // the last non-empty line when there is no traceback.
 std::string exception_line(std::string_view stderr_tail);
 
-// "SIGKILL", "SIGTERM", ... ("signal 42" when unnamed).
-std::string signal_name(int signo);
-
 std::string compose_failure_report(const FailureFacts& facts);
 
 // smrun's own failures (bad config, download, install): "<ErrorName>: <message>".

@@ -36,4 +36,9 @@ void reset_signals_for_exec() noexcept;
 // "SIGTERM" for logs; "signal N" when the number has no name.
 std::string signal_name(int signo);
 
+// A stop signal (SIGTERM, SIGINT, SIGHUP, SIGQUIT) that arrived while no supervisor loop was
+// running — during config, code download, install bookkeeping or packing — consumed from the
+// pending set; 0 if none. Lets `train` stop between phases instead of starting the next one.
+int take_pending_stop_signal();
+
 }  // namespace smrun::supervise
