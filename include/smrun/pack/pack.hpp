@@ -1,0 +1,45 @@
+#pragma once
+
+// Packs the contents of a model directory into a gzip-compressed POSIX tar (model.tar.gz).
+//
+// The archive is deterministic for a given tree: entries are relative to the directory ("a.bin",
+// "sub/", "sub/b.txt"; no "./" entry), sorted byte-wise at each level with a directory before its
+// contents, owned by uid/gid 0 with empty user/group names, with modes and mtimes (whole seconds)
+// kept. Symlinks are stored as links and never followed; hard links are stored as separate
+// files; FIFOs, sockets and device nodes are skipped with a warning. The tar stream is cut into
+// blocks compressed as independent gzip members on all cores (a multi-member gzip file, which
+// gzip, GNU tar and Python's tarfile read as one stream). OUT is replaced atomically: it either
+// keeps its old content or holds the complete new archive.
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "smrun/base/expected.hpp"
+
+namespace smrun::pack {
+
+inline constexpr std::size_t kDefaultBlockSize = std::size_t{2} << 20;  // tuned by bench/
+
+struct PackOptions {
+  int level = 6;                               // libdeflate level, 0..12
+  unsigned threads = 0;                        // compression threads; 0 = all cores
+  std::size_t block_size = kDefaultBlockSize;  // uncompressed bytes per gzip member
+};
+
+struct PackResult {
+  std::uint64_t files = 0;           // entries written: files, directories and symlinks
+  std::uint64_t bytes_in = 0;        // bytes of regular-file content read
+  std::uint64_t bytes_out = 0;       // size of the compressed archive
+  std::vector<std::string> skipped;  // relative names of FIFOs, sockets, devices
+};
+
+// Errors are ErrorKind::kPack with a one-line message naming the file. On error nothing is left
+// behind: OUT is untouched and the temporary file is removed. DIR is only read.
+base::Expected<PackResult> pack_directory(const std::filesystem::path& dir,
+                                          const std::filesystem::path& out,
+                                          const PackOptions& options = {});
+
+}  // namespace smrun::pack

@@ -1,0 +1,114 @@
+#include "smrun/pack/pack.hpp"
+
+#include <sys/stat.h>
+
+#include <system_error>
+#include <thread>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "smrun/pack/atomic_file.hpp"
+#include "smrun/pack/parallel_gzip.hpp"
+#include "smrun/pack/tar_writer.hpp"
+#include "smrun/pack/tree_listing.hpp"
+
+namespace smrun::pack {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+base::Unexpected<base::Error> pack_error(std::string message) {
+  return base::fail(base::ErrorKind::kPack, std::move(message));
+}
+
+// Checks that need no work done yet, so a bad OUT fails in milliseconds, not after compressing.
+base::Status check_output(const fs::path& dir, const fs::path& out) {
+  std::error_code ec;
+  if (fs::is_directory(out, ec))
+    return pack_error(fmt::format("cannot write {}: it is a directory", out.string()));
+  fs::path parent = out.parent_path();
+  if (parent.empty()) parent = ".";
+  if (!fs::is_directory(parent, ec))
+    return pack_error(
+        fmt::format("cannot write {}: directory {} does not exist", out.string(), parent.string()));
+  // The temporary file would land inside the tree being walked and the source must not change.
+  const fs::path real_dir = fs::canonical(dir, ec);
+  if (ec) return {};  // reported by the listing with the OS reason
+  const fs::path real_parent = fs::canonical(parent, ec);
+  if (ec) return {};
+  auto rel = real_parent.lexically_relative(real_dir);
+  if (!rel.empty() && *rel.begin() != "..")
+    return pack_error(fmt::format("cannot write {}: it is inside the directory being packed {}",
+                                  out.string(), dir.string()));
+  return {};
+}
+
+base::Status write_entries(const TreeListing& listing, TarWriter& tar, PackResult& result) {
+  for (const TreeEntry& e : listing.entries) {
+    base::Status s;
+    switch (e.kind) {
+      case EntryKind::kDirectory:
+        s = tar.add_directory(e.name, e.info);
+        break;
+      case EntryKind::kSymlink:
+        s = tar.add_symlink(e.name, e.info, e.link_target);
+        break;
+      case EntryKind::kFile:
+        s = tar.add_file(e.name, e.info, e.path);
+        break;
+    }
+    if (!s) return s;
+    ++result.files;
+  }
+  return {};
+}
+
+}  // namespace
+
+base::Expected<PackResult> pack_directory(const fs::path& dir, const fs::path& out,
+                                          const PackOptions& options) {
+  if (options.level < 0 || options.level > 12)
+    return pack_error(
+        fmt::format("compression level {} is out of range, expected 0..12", options.level));
+  if (base::Status s = check_output(dir, out); !s)
+    return base::Unexpected<base::Error>(std::move(s).error());
+
+  auto listing = list_tree(dir);
+  if (!listing) return base::Unexpected<base::Error>(std::move(listing).error());
+  PackResult result;
+  for (const std::string& name : listing->skipped) {
+    spdlog::warn("pack: skipping {}/{}: not a regular file, directory or symlink", dir.string(),
+                 name);
+    result.skipped.push_back(name);
+  }
+
+  // Declaration order matters: destroyed in reverse, the tar writer stops feeding the
+  // compressor before it stops, and the temporary file is removed last unless committed.
+  auto file = AtomicFile::create(out);
+  if (!file) return base::Unexpected<base::Error>(std::move(file).error());
+  GzipOptions gzip{
+      options.level,
+      options.threads != 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency()),
+      options.block_size};
+  ParallelGzipWriter gz(
+      gzip, [&file](std::span<const std::uint8_t> bytes) { return file->write(bytes); });
+  auto tar =
+      TarWriter::open([&gz](std::span<const std::uint8_t> bytes) { return gz.write(bytes); });
+  if (!tar) return base::Unexpected<base::Error>(std::move(tar).error());
+
+  if (base::Status s = write_entries(*listing, **tar, result); !s)
+    return base::Unexpected<base::Error>(std::move(s).error());
+  if (base::Status s = (*tar)->close(); !s)
+    return base::Unexpected<base::Error>(std::move(s).error());
+  if (base::Status s = gz.finish(); !s) return base::Unexpected<base::Error>(std::move(s).error());
+  if (base::Status s = file->commit(); !s)
+    return base::Unexpected<base::Error>(std::move(s).error());
+
+  result.bytes_in = (*tar)->content_bytes();
+  result.bytes_out = gz.bytes_out();
+  return result;
+}
+
+}  // namespace smrun::pack
