@@ -1,0 +1,155 @@
+// The command line: `train` as the program name (how SageMaker starts the container), usage
+// errors, and a start-up smoke test with nothing pinned but the base dir.
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include "e2e/job_fixture.hpp"
+
+namespace smrun::test::e2e {
+namespace {
+
+constexpr const char* kMarkerScript =
+    "import os, sys\n"
+    "with open(os.path.join(os.environ['E2E_SCRATCH'], 'ran'), 'w') as f:\n"
+    "    f.write(' '.join(sys.argv[1:]))\n";
+
+TEST(Cli, InvokedAsTrainBehavesLikeSmrunTrain) {
+  JobDir job;
+  job.write_sdk_hyperparameters({{"sagemaker_program", "train.py"}, {"epochs", 2}});
+  job.write_code_file("train.py", kMarkerScript);
+  const fs::path bin = job.scratch() / "bin";
+  fs::create_directories(bin);
+  fs::create_symlink(smrun_binary(), bin / "train");
+
+  // `docker run IMAGE train`: found on PATH, run with no arguments.
+  ProcessOptions options;
+  options.argv = {(bin / "train").string()};
+  options.env = job.environment({{"PATH", bin.string() + ":/usr/local/bin:/usr/bin:/bin"}});
+  options.timeout = 90s;
+  ProcessResult r = run_process(options);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_TRUE(fs::exists(job.scratch() / "ran"));
+  EXPECT_EQ(read_file(job.scratch() / "ran"), "--epochs 2");
+  EXPECT_TRUE(fs::exists(job.success_file()));
+  EXPECT_NE(r.err.find("Reporting training SUCCESS"), std::string::npos);
+}
+
+TEST(Cli, UnknownCommandIsUsageError) {
+  JobDir job;
+  ProcessResult r = job.run_smrun({"bogus"}, job.environment());
+  EXPECT_EQ(r.exit_code, 64);
+  EXPECT_NE(r.err.find("bogus"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(job.output_dir()));
+}
+
+TEST(Cli, NoCommandIsUsageError) {
+  JobDir job;
+  ProcessResult r = job.run_smrun({}, job.environment());
+  EXPECT_EQ(r.exit_code, 64);
+  EXPECT_NE(r.err.find("usage"), std::string::npos) << r.err;
+}
+
+TEST(Cli, TrainTakesNoArguments) {
+  JobDir job;
+  job.write_sdk_hyperparameters({{"sagemaker_program", "train.py"}});
+  job.write_code_file("train.py", kMarkerScript);
+  ProcessResult r = job.run_smrun({"train", "extra"}, job.environment());
+  EXPECT_EQ(r.exit_code, 64) << r.err;
+  EXPECT_NE(r.err.find("extra"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(job.scratch() / "ran"));
+  EXPECT_FALSE(fs::exists(job.success_file()));
+}
+
+TEST(Cli, TrainSymlinkWithArgumentsIsUsageError) {
+  JobDir job;
+  const fs::path link = job.scratch() / "train";
+  fs::create_symlink(smrun_binary(), link);
+  ProcessOptions options;
+  options.argv = {link.string(), "extra"};
+  options.env = job.environment();
+  ProcessResult r = run_process(options);
+  EXPECT_EQ(r.exit_code, 64) << r.err;
+}
+
+TEST(Cli, VersionPrintsVersion) {
+  JobDir job;
+  ProcessResult r = job.run_smrun({"version"}, job.environment());
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out.rfind("smrun ", 0), 0u) << r.out;
+}
+
+TEST(Cli, EnvRejectsUnknownFormat) {
+  JobDir job;
+  ProcessResult r = job.run_env({"--format", "yaml"});
+  EXPECT_EQ(r.exit_code, 64);
+  EXPECT_NE(r.err.find("yaml"), std::string::npos) << r.err;
+}
+
+// Start-up in a clean environment with real device detection (nothing pinned but the base
+// dir): no GPU tools on PATH means SM_NUM_GPUS=0, and the CPU count is the online CPUs.
+TEST(Cli, StartupSmokeWithRealDeviceDetection) {
+  for (const char* dir : {"/usr/local/bin", "/usr/bin", "/bin"})
+    if (access((fs::path(dir) / "nvidia-smi").c_str(), X_OK) == 0)
+      GTEST_SKIP() << "nvidia-smi present in " << dir << ": this machine has GPU tooling";
+  if (fs::exists("/proc/driver/nvidia/gpus")) GTEST_SKIP() << "NVIDIA driver present";
+  JobDir job;
+  job.write_sdk_hyperparameters({{"sagemaker_program", "train.py"}});
+  job.write_code_file("train.py", kPythonProbe);
+  Env env = without(job.environment({{"E2E_PROBE_OUT", (job.scratch() / "probe.json").string()}}),
+                    {"SMRUN_NUM_GPUS", "SMRUN_NUM_CPUS", "SMRUN_NUM_NEURONS"});
+  ProcessResult r = job.run_smrun({"train"}, env);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  nlohmann::json probe = read_probe(job.scratch() / "probe.json");
+  ASSERT_FALSE(probe.is_null());
+  EXPECT_EQ(probe.at("env").at("SM_NUM_GPUS"), "0");
+  EXPECT_EQ(probe.at("env").at("SM_NUM_CPUS"), std::to_string(sysconf(_SC_NPROCESSORS_ONLN)));
+  EXPECT_TRUE(fs::exists(job.success_file()));
+}
+
+TEST(Cli, MissingConfigFilesStillRun) {
+  // A bare tree (no hyperparameters/inputdata/resource config) runs as one local host.
+  JobDir job;
+  fs::remove(job.config_dir() / "resourceconfig.json");
+  job.write_code_file("train.py", kPythonProbe);
+  ProcessResult r = job.run_train({{"SAGEMAKER_PROGRAM", "train.py"},
+                                   {"E2E_PROBE_OUT", (job.scratch() / "probe.json").string()}});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  nlohmann::json probe = read_probe(job.scratch() / "probe.json");
+  ASSERT_FALSE(probe.is_null());
+  char host[256] = {};
+  ASSERT_EQ(gethostname(host, sizeof(host) - 1), 0);
+  EXPECT_EQ(probe.at("env").at("SM_CURRENT_HOST"), std::string(host));
+  EXPECT_EQ(probe.at("env").at("SM_HPS"), "{}");
+  EXPECT_EQ(probe.at("env").at("SM_CHANNELS"), "[]");
+}
+
+// The README's quickstart, the way scripts/run-example.sh runs it.
+TEST(Cli, QuickstartExampleTrainsAndPacksTheModel) {
+  JobDir job;
+  const fs::path example = source_dir() / "examples" / "quickstart";
+  fs::copy(example / "opt_ml", job.base(),
+           fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+  const fs::path tarball = job.scratch() / "sourcedir.tar.gz";
+  ProcessOptions tar;
+  tar.argv = {fs::exists("/usr/bin/tar") ? "/usr/bin/tar" : "/bin/tar",
+              "-czf",
+              tarball.string(),
+              "-C",
+              (example / "code").string(),
+              "."};
+  tar.env = Env{{"PATH", "/usr/bin:/bin"}};
+  ASSERT_EQ(run_process(tar).exit_code, 0);
+  ProcessResult r = job.run_train({{"SAGEMAKER_SUBMIT_DIRECTORY", "file://" + tarball.string()}});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_TRUE(fs::exists(job.default_archive()));
+  EXPECT_EQ(tar_members(job.default_archive()), std::vector<std::string>{"model.json"});
+  nlohmann::json model = nlohmann::json::parse(read_file(job.model_dir() / "model.json"));
+  EXPECT_EQ(model.at("hyperparameters").at("epochs"), 60);
+  EXPECT_EQ(model.at("hyperparameters").at("batch_size"), 16);
+  EXPECT_EQ(model.at("hyperparameters").at("seed"), 7);
+  EXPECT_TRUE(fs::exists(job.success_file()));
+}
+
+}  // namespace
+}  // namespace smrun::test::e2e

@@ -1,0 +1,169 @@
+// Python packages (setup.py in the code dir) and requirements.txt: smrun runs pip with the job's
+// interpreter before the user program. pip needs an installable environment without network:
+// a venv made by the test, with PIP_NO_INDEX so nothing is ever downloaded.
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include "e2e/job_fixture.hpp"
+
+namespace smrun::test::e2e {
+namespace {
+
+constexpr const char* kSetupPy =
+    "from setuptools import setup\n"
+    "setup(name='{name}', version='0.1', py_modules=['{name}'])\n";
+
+std::string setup_py(const std::string& name) {
+  std::string text = kSetupPy;
+  for (std::size_t at = text.find("{name}"); at != std::string::npos; at = text.find("{name}"))
+    text.replace(at, 6, name);
+  return text;
+}
+
+// Records argv and where the module was imported from.
+constexpr const char* kPackageModule =
+    "import json, os, sys\n"
+    "record = {'argv': sys.argv, 'file': __file__, 'name': __name__}\n"
+    "with open(os.path.join(os.environ['E2E_SCRATCH'], 'package.json'), 'w') as f:\n"
+    "    json.dump(record, f)\n";
+
+class InstallTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    venv = job.scratch() / "venv";
+    // Fast path: a venv borrowing Debian's pip and setuptools (python3-pip) takes a fraction of
+    // a second; ensurepip takes ~20 s on a loaded machine, too close to ctest's time limit.
+    std::string log;
+    if (!make_venv({"--without-pip", "--system-site-packages"}, log) && !make_venv({}, log)) {
+      GTEST_SKIP() << "*** SKIPPED: cannot create a venv with pip using /usr/bin/python3 -m venv "
+                      "(python3-venv / python3-pip missing?)\n"
+                   << log;
+    }
+  }
+  // Creates the venv with `flags` and checks that its pip runs.
+  bool make_venv(const std::vector<std::string>& flags, std::string& log) {
+    fs::remove_all(venv);
+    ProcessOptions create;
+    create.argv = {"/usr/bin/python3", "-m", "venv"};
+    create.argv.insert(create.argv.end(), flags.begin(), flags.end());
+    create.argv.push_back(venv.string());
+    create.env = Env{{"PATH", "/usr/bin:/bin"}, {"HOME", job.scratch().string()}};
+    create.timeout = 100s;
+    ProcessResult r = run_process(create);
+    log += r.out + r.err;
+    if (r.exit_code != 0) return false;
+    ProcessOptions pip;
+    pip.argv = {(venv / "bin" / "python").string(), "-m", "pip", "--version"};
+    pip.env = Env{{"PATH", "/usr/bin:/bin"}, {"PIP_DISABLE_PIP_VERSION_CHECK", "1"}};
+    pip.timeout = 60s;
+    ProcessResult p = run_process(pip);
+    log += p.out + p.err;
+    return p.exit_code == 0;
+  }
+  Env pip_env(Env extra = {}) const {
+    extra["SMRUN_PYTHON"] = (venv / "bin" / "python").string();
+    extra["PIP_NO_INDEX"] = "1";
+    extra["PIP_NO_BUILD_ISOLATION"] = "0";  // pip's inverted spelling: disables isolation
+    extra["PIP_DISABLE_PIP_VERSION_CHECK"] = "1";
+    extra["PIP_NO_CACHE_DIR"] = "1";
+    return extra;
+  }
+  JobDir job;
+  fs::path venv;
+};
+
+TEST_F(InstallTest, PythonPackageIsInstalledThenRunAsModule) {
+  job.write_sdk_hyperparameters(
+      {{"sagemaker_program", "pkgtrain.py"}, {"lr", 0.1}, {"tag", "a b"}});
+  job.write_code_file("setup.py", setup_py("pkgtrain"));
+  job.write_code_file("pkgtrain.py", kPackageModule);
+  ProcessResult r = job.run_train(pip_env(), 100s);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const fs::path record_file = job.scratch() / "package.json";
+  ASSERT_TRUE(fs::exists(record_file)) << r.err;
+  nlohmann::json record = nlohmann::json::parse(read_file(record_file));
+  EXPECT_EQ(record.at("name"), "__main__");
+  std::vector<std::string> argv = record.at("argv");
+  ASSERT_FALSE(argv.empty());
+  // python -m pkgtrain: argv[0] is the module's file.
+  EXPECT_EQ(fs::path(argv.front()).filename(), "pkgtrain.py");
+  EXPECT_EQ(std::vector<std::string>(argv.begin() + 1, argv.end()),
+            (std::vector<std::string>{"--lr", "0.1", "--tag", "a b"}));
+  // The package really got installed into the venv.
+  ProcessOptions show;
+  show.argv = {(venv / "bin" / "python").string(), "-m", "pip", "show", "pkgtrain"};
+  show.env = Env{{"PATH", "/usr/bin:/bin"}, {"PIP_DISABLE_PIP_VERSION_CHECK", "1"}};
+  show.cwd = job.scratch();
+  show.timeout = 60s;
+  ProcessResult shown = run_process(show);
+  EXPECT_EQ(shown.exit_code, 0) << shown.err;
+  EXPECT_NE(shown.out.find("Name: pkgtrain"), std::string::npos) << shown.out;
+}
+
+TEST_F(InstallTest, RequirementsWithLocalPackageAreInstalledFirst) {
+  job.write_sdk_hyperparameters({{"sagemaker_program", "train.py"}});
+  job.write_code_file("requirements.txt", "./localdep\n");
+  job.write_code_file("localdep/setup.py", setup_py("localdep"));
+  job.write_code_file("localdep/localdep.py", "VALUE = 42\n");
+  job.write_code_file("train.py",
+                      "import os, sys\n"
+                      "sys.path = [p for p in sys.path if not p.startswith(os.getcwd())]\n"
+                      "import localdep\n"
+                      "assert 'site-packages' in localdep.__file__, localdep.__file__\n"
+                      "with open(os.path.join(os.environ['E2E_SCRATCH'], 'value'), 'w') as f:\n"
+                      "    f.write(str(localdep.VALUE))\n");
+  ProcessResult r = job.run_train(pip_env(), 100s);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_TRUE(fs::exists(job.scratch() / "value")) << r.err;
+  EXPECT_EQ(read_file(job.scratch() / "value"), "42");
+  EXPECT_TRUE(fs::exists(job.success_file()));
+}
+
+TEST_F(InstallTest, FailingRequirementsExit67WithPipOutput) {
+  job.write_sdk_hyperparameters({{"sagemaker_program", "train.py"}});
+  job.write_code_file("requirements.txt", "./does-not-exist\n");
+  job.write_code_file("train.py",
+                      "import os\n"
+                      "open(os.path.join(os.environ['E2E_SCRATCH'], 'ran'), 'w').close()\n");
+  ProcessResult r = job.run_train(pip_env(), 100s);
+  EXPECT_EQ(r.exit_code, 67) << r.err;
+  EXPECT_FALSE(fs::exists(job.scratch() / "ran")) << "the script ran despite the failed install";
+  EXPECT_FALSE(fs::exists(job.success_file()));
+  ASSERT_TRUE(fs::exists(job.failure_file()));
+  const std::string failure = read_file(job.failure_file());
+  EXPECT_EQ(failure.rfind("InstallRequirementsError:", 0), 0u) << failure;
+  // pip's own last lines: the reason a user needs.
+  EXPECT_NE(failure.find("does-not-exist"), std::string::npos) << failure;
+  EXPECT_NE(failure.find("does not exist"), std::string::npos) << failure;
+  EXPECT_NE(r.err.find("Reporting training FAILURE"), std::string::npos) << r.err;
+}
+
+TEST_F(InstallTest, SigtermDuringInstallIsForwardedAndReported) {
+  job.write_sdk_hyperparameters({{"sagemaker_program", "train.py"}});
+  job.write_code_file("requirements.txt", "./slowdep\n");
+  // Building the dependency announces itself, then hangs until SIGTERM arrives.
+  job.write_code_file("slowdep/setup.py",
+                      "import os, time\n"
+                      "open(os.path.join(os.environ['E2E_SCRATCH'], 'installing'), 'w').close()\n"
+                      "time.sleep(120)\n");
+  job.write_code_file("train.py",
+                      "import os\n"
+                      "open(os.path.join(os.environ['E2E_SCRATCH'], 'ran'), 'w').close()\n");
+  BackgroundProcess smrun({smrun_binary().string(), "train"}, job.environment(pip_env()),
+                          job.scratch() / "smrun.out", job.scratch() / "smrun.err");
+  ASSERT_TRUE(wait_for_file(job.scratch() / "installing", 90s))
+      << (fs::exists(job.scratch() / "smrun.err") ? read_file(job.scratch() / "smrun.err") : "");
+  ASSERT_EQ(kill(smrun.pid(), SIGTERM), 0);
+  auto result = smrun.wait_for(60s);
+  ASSERT_TRUE(result.has_value()) << "smrun did not exit after SIGTERM during install";
+  EXPECT_EQ(result->exit_code, 143) << result->err;
+  EXPECT_FALSE(fs::exists(job.scratch() / "ran"));
+  ASSERT_TRUE(fs::exists(job.failure_file()));
+  const std::string failure = read_file(job.failure_file());
+  EXPECT_EQ(failure.rfind("InstallRequirementsError:", 0), 0u) << failure;
+  EXPECT_NE(first_line(failure).find("SIGTERM"), std::string::npos) << failure;
+}
+
+}  // namespace
+}  // namespace smrun::test::e2e

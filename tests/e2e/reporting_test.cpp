@@ -1,0 +1,143 @@
+// What smrun writes about a run: the user's stderr relayed intact, failure files bounded and led
+// by the root cause, secrets scrubbed; plus the hyperparameter-name corner cases of argv/SM_HP_*.
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <sstream>
+
+#include "e2e/job_fixture.hpp"
+
+namespace smrun::test::e2e {
+namespace {
+
+TEST(Reporting, StderrIsRelayedCompletelyAndInOrder) {
+  JobDir job;
+  job.write_sdk_hyperparameters({{"sagemaker_program", "train.py"}});
+  job.write_code_file("train.py",
+                      "import sys\n"
+                      "for i in range(100000):\n"
+                      "    sys.stderr.write('line %06d\\n' % i)\n"
+                      "sys.stderr.write('no newline at end')\n");
+  ProcessResult r = job.run_train();
+  ASSERT_EQ(r.exit_code, 0) << r.err.substr(0, 2000);
+  std::string expected;
+  for (int i = 0; i < 100000; ++i) {
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "line %06d\n", i);
+    expected += buf;
+  }
+  expected += "no newline at end";
+  EXPECT_NE(r.err.find(expected), std::string::npos) << "relayed stderr lost or reordered bytes";
+}
+
+TEST(Reporting, StdoutPassesThrough) {
+  JobDir job;
+  job.write_sdk_hyperparameters({{"sagemaker_program", "train.py"}});
+  job.write_code_file("train.py",
+                      "import sys\n"
+                      "sys.stdout.write(''.join('out %06d\\n' % i for i in range(50000)))\n");
+  ProcessResult r = job.run_train();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string expected;
+  for (int i = 0; i < 50000; ++i) {
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "out %06d\n", i);
+    expected += buf;
+  }
+  EXPECT_NE(r.out.find(expected), std::string::npos);
+}
+
+TEST(Reporting, FailureFileIsBoundedAndLedByTheException) {
+  JobDir job;
+  job.write_sdk_hyperparameters({{"sagemaker_program", "train.py"}});
+  job.write_code_file("train.py",
+                      "import sys\n"
+                      "for i in range(20000):\n"
+                      "    print('noise %06d ' % i + 'x' * 40, file=sys.stderr)\n"
+                      "def step():\n"
+                      "    raise RuntimeError('CUDA error: device-side assert triggered')\n"
+                      "step()\n");
+  ProcessResult r = job.run_train();
+  EXPECT_EQ(r.exit_code, 1);
+  ASSERT_TRUE(fs::exists(job.failure_file()));
+  const std::string failure = read_file(job.failure_file());
+  EXPECT_EQ(first_line(failure), "ExecuteUserScriptError: train.py exited with code 1 on algo-1");
+  EXPECT_EQ(line_at(failure, 1), "RuntimeError: CUDA error: device-side assert triggered");
+  // The FailureReason window shows the end of the traceback too.
+  EXPECT_NE(failure.substr(0, 1024).find("raise RuntimeError"), std::string::npos)
+      << failure.substr(0, 1024);
+  // ~1 MB of stderr must not become a 1 MB failure file.
+  EXPECT_LT(failure.size(), 24u * 1024) << "failure file is " << failure.size() << " bytes";
+  EXPECT_EQ(failure.find("noise 000000"), std::string::npos) << "the head of stderr was kept";
+}
+
+TEST(Reporting, SecretsAreScrubbedFromWhatSmrunWrites) {
+  JobDir job;
+  const std::string secret = "tok-5ecret-Value-42";
+  nlohmann::ordered_json hps = {{"sagemaker_program", "train.py"}, {"api_token", secret}};
+  job.write_sdk_hyperparameters(hps);
+  job.write_code_file("train.py",
+                      "import sys\n"
+                      "print('connecting with ' + sys.argv[2], file=sys.stderr)\n"
+                      "raise PermissionError('token ' + sys.argv[2] + ' rejected')\n");
+  ProcessResult r = job.run_train();
+  EXPECT_EQ(r.exit_code, 1);
+  ASSERT_TRUE(fs::exists(job.failure_file()));
+  const std::string failure = read_file(job.failure_file());
+  EXPECT_EQ(failure.find(secret), std::string::npos) << failure;
+  EXPECT_EQ(line_at(failure, 1), "PermissionError: token **** rejected") << failure;
+  // smrun's own log lines (not the relayed user stderr) must not carry it either.
+  std::istringstream lines(r.err);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find(" smrun ") != std::string::npos) {
+      EXPECT_EQ(line.find(secret), std::string::npos) << "smrun logged the secret: " << line;
+    }
+  }
+}
+
+TEST(Reporting, InheritedSecretVariablesAreScrubbedFromTheFailureFile) {
+  JobDir job;
+  const std::string secret = "wJalrXUtnFEMI-K7MDENG-bPxRfiCY";
+  job.write_sdk_hyperparameters({{"sagemaker_program", "train.py"}});
+  job.write_code_file("train.py",
+                      "import os\n"
+                      "raise RuntimeError('bad key ' + os.environ['AWS_SECRET_ACCESS_KEY'])\n");
+  ProcessResult r = job.run_train({{"AWS_SECRET_ACCESS_KEY", secret}});
+  EXPECT_EQ(r.exit_code, 1);
+  ASSERT_TRUE(fs::exists(job.failure_file()));
+  const std::string failure = read_file(job.failure_file());
+  EXPECT_EQ(failure.find(secret), std::string::npos) << failure;
+  EXPECT_EQ(line_at(failure, 1), "RuntimeError: bad key ****") << failure;
+}
+
+TEST(Reporting, HyperparameterNameCornerCases) {
+  JobDir job;
+  // File order matters for the case collision: the later "LR" wins SM_HP_LR.
+  job.write_hyperparameters_json(
+      "{\"sagemaker_program\": \"\\\"train.py\\\"\", \"\": \"\\\"x\\\"\", \"lr\": \"1\", "
+      "\"LR\": \"2\", \"a\": \"1\", \"B\": \"2\", \"batch-size\": \"3\", "
+      "\"\\u00df\": \"\\\"s\\\"\", \"\\u00e9\": \"4\"}");
+  job.write_code_file("train.py", kPythonProbe);
+  ProcessResult r = job.run_train({{"E2E_PROBE_OUT", (job.scratch() / "probe.json").string()}});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  nlohmann::json probe = read_probe(job.scratch() / "probe.json");
+  ASSERT_FALSE(probe.is_null());
+  std::vector<std::string> argv = probe.at("argv");
+  ASSERT_FALSE(argv.empty());
+  // Code-point order; one dash for one-character names, counted in characters ("é", "ß").
+  EXPECT_EQ(std::vector<std::string>(argv.begin() + 1, argv.end()),
+            (std::vector<std::string>{"", "x", "-B", "2", "--LR", "2", "-a", "1", "--batch-size",
+                                      "3", "--lr", "1", "-\xc3\x9f", "s", "-\xc3\xa9", "4"}));
+  const nlohmann::json& env = probe.at("env");
+  EXPECT_EQ(env.value("SM_HP_", "<unset>"), "x");
+  EXPECT_EQ(env.value("SM_HP_LR", "<unset>"), "2");
+  EXPECT_EQ(env.value("SM_HP_A", "<unset>"), "1");
+  EXPECT_EQ(env.value("SM_HP_B", "<unset>"), "2");
+  EXPECT_EQ(env.value("SM_HP_BATCH-SIZE", "<unset>"), "3");
+  EXPECT_EQ(env.value("SM_HP_SS", "<unset>"), "s");        // "ß".upper() == "SS"
+  EXPECT_EQ(env.value("SM_HP_\xc3\x89", "<unset>"), "4");  // "é".upper() == "É"
+}
+
+}  // namespace
+}  // namespace smrun::test::e2e

@@ -1,0 +1,146 @@
+// Getting the code: sourcedir.tar.gz (file:// URI or plain path), a submit directory, the
+// code-dir-wins rule and the unsupported s3:// case.
+
+#include <gtest/gtest.h>
+
+#include "e2e/job_fixture.hpp"
+
+namespace smrun::test::e2e {
+namespace {
+
+// A train.py that writes `tag` to $E2E_SCRATCH/ran_from plus its argv, and a helper module that
+// proves sibling files were unpacked too.
+std::string marker_script(const std::string& tag) {
+  return "import os, sys\n"
+         "import helper\n"
+         "with open(os.path.join(os.environ['E2E_SCRATCH'], 'ran_from'), 'w') as f:\n"
+         "    f.write('" +
+         tag + "' + ' ' + helper.WORD + ' ' + ' '.join(sys.argv[1:]))\n";
+}
+
+class SubmitDirTest : public ::testing::Test {
+ protected:
+  // Writes the source tree to scratch/src and packs it as scratch/sourcedir.tar.gz.
+  fs::path make_tarball(const std::string& tag) {
+    const fs::path src = job.scratch() / "src";
+    write_file(src / "train.py", marker_script(tag));
+    write_file(src / "helper.py", "WORD = 'helped'\n");
+    const fs::path tarball = job.scratch() / "sourcedir.tar.gz";
+    ProcessOptions options;
+    options.argv = {fs::exists("/usr/bin/tar") ? "/usr/bin/tar" : "/bin/tar",
+                    "-czf",
+                    tarball.string(),
+                    "-C",
+                    src.string(),
+                    "."};
+    options.env = Env{{"PATH", "/usr/bin:/bin"}};
+    ProcessResult r = run_process(options);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return tarball;
+  }
+  void use_submit_dir(const std::string& uri) {
+    job.write_sdk_hyperparameters(
+        {{"sagemaker_program", "train.py"}, {"sagemaker_submit_directory", uri}, {"lr", 0.5}});
+  }
+  std::string ran_from() const {
+    const fs::path marker = job.scratch() / "ran_from";
+    return fs::exists(marker) ? read_file(marker) : "<did not run>";
+  }
+  JobDir job;
+};
+
+TEST_F(SubmitDirTest, FileUriTarballIsExtractedAndRun) {
+  fs::path tarball = make_tarball("tarball");
+  use_submit_dir("file://" + tarball.string());
+  ProcessResult r = job.run_train();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ran_from(), "tarball helped --lr 0.5");
+  EXPECT_TRUE(fs::exists(job.code_dir() / "train.py"));
+  EXPECT_TRUE(fs::exists(job.code_dir() / "helper.py"));
+  EXPECT_TRUE(fs::exists(job.success_file()));
+}
+
+TEST_F(SubmitDirTest, PlainPathTarballIsExtractedAndRun) {
+  fs::path tarball = make_tarball("tarball");
+  use_submit_dir(tarball.string());
+  ProcessResult r = job.run_train();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ran_from(), "tarball helped --lr 0.5");
+}
+
+TEST_F(SubmitDirTest, LocalDirectoryIsCopiedAndRun) {
+  make_tarball("directory");
+  use_submit_dir((job.scratch() / "src").string());
+  ProcessResult r = job.run_train();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ran_from(), "directory helped --lr 0.5");
+  EXPECT_TRUE(fs::exists(job.scratch() / "src" / "train.py"));  // source left alone
+}
+
+TEST_F(SubmitDirTest, NonEmptyCodeDirWinsOverSubmitDir) {
+  fs::path tarball = make_tarball("tarball");
+  job.write_code_file("train.py", marker_script("codedir"));
+  job.write_code_file("helper.py", "WORD = 'local'\n");
+  use_submit_dir("file://" + tarball.string());
+  ProcessResult r = job.run_train();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ran_from(), "codedir local --lr 0.5");
+}
+
+TEST_F(SubmitDirTest, SubmitDirectoryVariableIsUsedWithoutHyperparameter) {
+  // smrun deviation (docs/compatibility.md): SAGEMAKER_SUBMIT_DIRECTORY is honoured when the
+  // hyperparameter is absent (the quickstart relies on it).
+  fs::path tarball = make_tarball("tarball");
+  job.write_sdk_hyperparameters({{"sagemaker_program", "train.py"}});
+  ProcessResult r = job.run_train({{"SAGEMAKER_SUBMIT_DIRECTORY", "file://" + tarball.string()}});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ran_from(), "tarball helped ");
+}
+
+TEST_F(SubmitDirTest, S3SubmitDirIsAClearCodeError) {
+  use_submit_dir("s3://my-bucket/prefix/sourcedir.tar.gz");
+  ProcessResult r = job.run_train();
+  EXPECT_EQ(r.exit_code, 66) << r.err;
+  ASSERT_TRUE(fs::exists(job.failure_file()));
+  const std::string failure = read_file(job.failure_file());
+  EXPECT_NE(failure.find("s3://my-bucket/prefix/sourcedir.tar.gz"), std::string::npos) << failure;
+  EXPECT_NE(failure.find("not supported"), std::string::npos) << failure;
+  EXPECT_FALSE(fs::exists(job.success_file()));
+}
+
+TEST_F(SubmitDirTest, MissingSubmitPathIsACodeError) {
+  use_submit_dir((job.scratch() / "nope.tar.gz").string());
+  ProcessResult r = job.run_train();
+  EXPECT_EQ(r.exit_code, 66) << r.err;
+  ASSERT_TRUE(fs::exists(job.failure_file()));
+  EXPECT_NE(read_file(job.failure_file()).find("nope.tar.gz"), std::string::npos);
+}
+
+TEST_F(SubmitDirTest, TarballEscapingTheCodeDirIsRefused) {
+  // An archive member "../evil.py" must not be written outside the code dir.
+  const fs::path src = job.scratch() / "evil_src" / "inner";
+  write_file(src / "train.py", "print('hi')\n");
+  write_file(job.scratch() / "evil_src" / "evil.py", "print('evil')\n");
+  const fs::path tarball = job.scratch() / "evil.tar.gz";
+  ProcessOptions options;
+  options.argv = {fs::exists("/usr/bin/tar") ? "/usr/bin/tar" : "/bin/tar",
+                  "-P",
+                  "-czf",
+                  tarball.string(),
+                  "-C",
+                  src.string(),
+                  "train.py",
+                  "../evil.py"};
+  options.env = Env{{"PATH", "/usr/bin:/bin"}};
+  ProcessResult packed = run_process(options);
+  ASSERT_EQ(packed.exit_code, 0) << packed.err;
+  use_submit_dir(tarball.string());
+  ProcessResult r = job.run_train();
+  EXPECT_EQ(r.exit_code, 66) << r.err;
+  EXPECT_FALSE(fs::exists(job.base() / "evil.py"));
+  EXPECT_FALSE(fs::exists(job.code_dir() / "train.py"))
+      << "a refused archive must leave code/ empty";
+}
+
+}  // namespace
+}  // namespace smrun::test::e2e
