@@ -96,7 +96,7 @@ int run_env_command(const std::vector<std::string>& args, env::EnvSnapshot proce
   std::vector<std::string> command;
   std::optional<std::vector<std::string>> install;
   std::string kind;
-  if (auto plan = launch::make_process_plan(shown, ctx.process_env, code_dir_for_dry_run(ctx))) {
+  if (auto plan = launch::make_process_plan(shown, ctx.process_env, code_dir_for_dry_run(ctx), /*dry_run=*/true)) {
     command = plan->command;
     install = plan->install_command;
     kind = kind_label(plan->kind);

@@ -121,7 +121,7 @@ base::Expected<std::vector<std::string>> command_argv(const RunCommandInput& inp
     if (argv.empty()) argv = {"/bin/sh"};  // "#!" alone: the kernel refuses it, sh would not
     argv.push_back(program);
   } else if (head->rfind("#!", 0) == 0 || looks_binary(*head)) {
-    if (!executable)
+    if (!executable && input.prepare_files)
       if (auto made = make_executable(full, st.st_mode); !made)
         return base::Unexpected(made.error());
     argv = {program};

@@ -17,7 +17,8 @@ base::Expected<std::string> require_entry_point(const env::TrainingEnv& training
 
 base::Expected<ProcessPlan> make_process_plan(const env::TrainingEnv& training,
                                               const env::EnvSnapshot& process_env,
-                                              const std::filesystem::path& code_dir) {
+                                              const std::filesystem::path& code_dir,
+                                              bool dry_run) {
   auto entry = require_entry_point(training);
   if (!entry) return base::Unexpected(entry.error());
 
@@ -33,6 +34,7 @@ base::Expected<ProcessPlan> make_process_plan(const env::TrainingEnv& training,
   input.code_dir = code_dir;
   input.python = python;
   input.args = training.user_args;
+  input.prepare_files = !dry_run;
   auto command = code::build_run_command(input);
   if (!command) return base::Unexpected(command.error());
   plan.command = std::move(*command);

@@ -29,6 +29,9 @@ struct RunCommandInput {
   std::filesystem::path code_dir;  // the run's working directory
   std::string python;              // interpreter: SMRUN_PYTHON else "python3", chosen by the caller
   std::vector<std::string> args;   // user arguments (hyperparameters)
+  // false for a dry run (`smrun env`): plan the same argv but never touch the user's files
+  // (a non-executable binary would otherwise get its execute bits here).
+  bool prepare_files = true;
 };
 
 // argv for the user process, to be exec'd with cwd = code_dir:

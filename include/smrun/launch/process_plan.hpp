@@ -32,9 +32,11 @@ base::Expected<std::string> require_entry_point(const env::TrainingEnv& training
 
 // Classifies the entry point against `code_dir` (which must hold the user's code by now) and
 // builds the install and run commands.
+// `dry_run` plans without touching any file (see code::RunCommandInput::prepare_files).
 base::Expected<ProcessPlan> make_process_plan(const env::TrainingEnv& training,
                                               const env::EnvSnapshot& process_env,
-                                              const std::filesystem::path& code_dir);
+                                              const std::filesystem::path& code_dir,
+                                              bool dry_run = false);
 
 // The child's full environment: everything smrun inherited, overridden by what smrun sets.
 std::vector<std::string> child_environment(const env::EnvSnapshot& inherited,

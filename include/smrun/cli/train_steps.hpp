@@ -1,0 +1,34 @@
+#pragma once
+
+// Steps of `smrun train` shared by the single-process and the distributed paths.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "smrun/base/error.hpp"
+#include "smrun/cli/job_context.hpp"
+#include "smrun/config/ml_paths.hpp"
+#include "smrun/launch/process_plan.hpp"
+
+namespace smrun::cli {
+
+// Joins argv for humans (logs, failure file). Never executed.
+std::string display_command(const std::vector<std::string>& argv);
+
+// The command with every secret-looking hyperparameter value masked.
+std::string redacted_command(const launch::ProcessPlan& plan, const JobContext& ctx);
+
+// Writes the failure file for one of smrun's own errors and returns its exit code.
+int fail_job(const base::Error& error, const config::MlPaths* paths, const std::string& host,
+             const std::vector<std::string>& secrets, std::string_view detail = {});
+
+// A stop signal that arrived between supervised phases: writes the failure file and returns
+// 128 + signal, or nullopt when no stop signal is pending.
+std::optional<int> stop_if_signalled(const JobContext& ctx, std::string_view next_step);
+
+// Packs the model (unless disabled), writes output/success, logs SUCCESS; returns the exit code.
+int pack_and_succeed(const JobContext& ctx);
+
+}  // namespace smrun::cli

@@ -1,0 +1,81 @@
+#include "smrun/cli/train_steps.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <filesystem>
+
+#include "smrun/base/exit_code.hpp"
+#include "smrun/pack/pack.hpp"
+#include "smrun/report/failure_report.hpp"
+#include "smrun/report/outcome_files.hpp"
+#include "smrun/supervise/signals.hpp"
+
+namespace smrun::cli {
+
+namespace fs = std::filesystem;
+
+std::string display_command(const std::vector<std::string>& argv) {
+  std::string out;
+  for (const auto& a : argv) {
+    if (!out.empty()) out += ' ';
+    out += a;
+  }
+  return out;
+}
+
+std::string redacted_command(const launch::ProcessPlan& plan, const JobContext& ctx) {
+  std::vector<std::string> argv(plan.command.begin(),
+                                plan.command.end() - static_cast<long>(ctx.training.user_args.size()));
+  argv.insert(argv.end(), ctx.display.user_args.begin(), ctx.display.user_args.end());
+  return display_command(argv);
+}
+
+int fail_job(const base::Error& error, const config::MlPaths* paths, const std::string& host,
+             const std::vector<std::string>& secrets, std::string_view detail) {
+  const std::string text =
+      report::scrub_secrets(report::compose_error_report(error, host, detail), secrets);
+  spdlog::error("Reporting training FAILURE");
+  spdlog::error("{}", report::scrub_secrets(error.message, secrets));
+  if (paths != nullptr) {
+    auto written = report::write_failure_file(paths->failure_file, text);
+    if (!written) spdlog::error("{}", written.error().message);
+  }
+  int code = base::exit_code_for(error.kind);
+  spdlog::error("Encountered exit_code {}", code);
+  return code;
+}
+
+std::optional<int> stop_if_signalled(const JobContext& ctx, std::string_view next_step) {
+  int sig = supervise::take_pending_stop_signal();
+  if (sig == 0) return std::nullopt;
+  base::Error error(base::ErrorKind::kInternal,
+                    fmt::format("received {} before {}; stopping", supervise::signal_name(sig), next_step));
+  const std::string text = report::compose_error_report(error, ctx.hostname);
+  spdlog::error("Reporting training FAILURE");
+  spdlog::error("{}", error.message);
+  if (auto written = report::write_failure_file(ctx.paths.failure_file, "Stopped: " + text); !written)
+    spdlog::error("{}", written.error().message);
+  return base::exit_code_for_signal(sig);
+}
+
+int pack_and_succeed(const JobContext& ctx) {
+  if (ctx.settings.pack_model) {
+    fs::path archive = ctx.settings.model_archive.value_or(ctx.paths.output / "model.tar.gz");
+    pack::PackOptions options;
+    options.level = ctx.settings.pack_level;
+    auto t0 = std::chrono::steady_clock::now();
+    auto packed = pack::pack_directory(ctx.paths.model, archive, options);
+    if (!packed) return fail_job(packed.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+    spdlog::info("Packed {} ({} files, {} bytes -> {} bytes) in {} ms", archive.string(),
+                 packed->files, packed->bytes_in, packed->bytes_out, ms.count());
+  }
+  if (auto st = report::write_success_file(ctx.paths.success_file); !st)
+    spdlog::error("{}", st.error().message);
+  spdlog::info("Reporting training SUCCESS");
+  return base::kExitSuccess;
+}
+
+}  // namespace smrun::cli
