@@ -9,7 +9,7 @@ PACKAGES=(
   libboost-dev libboost-filesystem-dev nlohmann-json3-dev libcxxopts-dev libspdlog-dev libfmt-dev
   libarchive-dev libdeflate-dev zlib1g-dev nettle-dev
   libgtest-dev libgmock-dev
-  python3 python3-venv python3-pip pigz tar gzip procps clang-format
+  python3 python3-venv python3-pip python3-torch pigz tar gzip procps clang-format
 )
 
 missing=()

@@ -19,13 +19,14 @@ def cell(text):
 
 def render(spec):
     out = []
-    for direction, title in (("exports", "Variables smrun sets for the user program"),
-                             ("reads", "Variables smrun reads")):
+    for direction, scope, title in (("exports", "job", "Variables smrun sets for the user program"),
+                                    ("exports", "rank", "Variables distributed launchers add for each rank"),
+                                    ("reads", "job", "Variables smrun reads")):
         out.append(f"#### {title}\n")
         out.append("| name | format | meaning | origin |")
         out.append("|---|---|---|---|")
         for v in spec["variables"]:
-            if v["direction"] != direction:
+            if v["direction"] != direction or v.get("scope", "job") != scope:
                 continue
             meaning = v["meaning"]
             if v.get("when", "always") != "always":
