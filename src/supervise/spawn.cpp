@@ -20,7 +20,7 @@ namespace smrun::supervise {
 namespace {
 
 // Which step failed in the child; sent to the parent with errno.
-enum class ChildStep : int { kSetpgid, kParentDeath, kStderr, kChdir, kExec };
+enum class ChildStep : int { kSetpgid, kParentDeath, kStderr, kChdir, kExec, kStdout };
 
 struct ChildReport {
   ChildStep step;
@@ -36,6 +36,7 @@ struct ChildPlan {
   bool path_search = false;   // argv[0] had no '/': candidates come from PATH
   const char* cwd = nullptr;  // nullptr: stay where smrun is
   int stderr_write = -1;
+  int stdout_write = -1;  // -1: stdout is inherited
   int report_write = -1;
   pid_t parent = -1;
 };
@@ -84,10 +85,20 @@ void mark_inherited_fds_cloexec() noexcept {
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
     fail_in_child(plan, ChildStep::kParentDeath, errno);
   if (getppid() != plan.parent) _exit(base::kExitNotExecutable);  // smrun died before prctl
-  if (plan.stderr_write == STDERR_FILENO) {
+  int stderr_write = plan.stderr_write;
+  if (plan.stdout_write >= 0) {
+    // When smrun runs with 1 or 2 closed, a pipe end can BE descriptor 1 or 2, and the first
+    // dup2 below would overwrite the second one's source: move both above 2 first.
+    const int stdout_write = fcntl(plan.stdout_write, F_DUPFD_CLOEXEC, 3);
+    if (stdout_write < 0) fail_in_child(plan, ChildStep::kStdout, errno);
+    stderr_write = fcntl(plan.stderr_write, F_DUPFD_CLOEXEC, 3);
+    if (stderr_write < 0) fail_in_child(plan, ChildStep::kStderr, errno);
+    if (dup2(stdout_write, STDOUT_FILENO) < 0) fail_in_child(plan, ChildStep::kStdout, errno);
+  }
+  if (stderr_write == STDERR_FILENO) {
     // dup2 onto itself would keep FD_CLOEXEC; clear it explicitly.
     if (fcntl(STDERR_FILENO, F_SETFD, 0) != 0) fail_in_child(plan, ChildStep::kStderr, errno);
-  } else if (dup2(plan.stderr_write, STDERR_FILENO) < 0) {
+  } else if (dup2(stderr_write, STDERR_FILENO) < 0) {
     fail_in_child(plan, ChildStep::kStderr, errno);
   }
   mark_inherited_fds_cloexec();
@@ -130,6 +141,8 @@ std::string failure_message(const ProcessSpec& spec, const ChildReport& report,
       return "cannot start '" + program + "': prctl(PR_SET_PDEATHSIG): " + reason;
     case ChildStep::kStderr:
       return "cannot start '" + program + "': redirecting stderr: " + reason;
+    case ChildStep::kStdout:
+      return "cannot start '" + program + "': redirecting stdout: " + reason;
   }
   return "cannot start '" + program + "': " + reason;
 }
@@ -163,7 +176,7 @@ base::Status make_pipe(UniqueFd& read_end, UniqueFd& write_end, const char* what
 
 }  // namespace
 
-base::Expected<SpawnedProcess> spawn_process(const ProcessSpec& spec) {
+base::Expected<SpawnedProcess> spawn_process(const ProcessSpec& spec, const SpawnOptions& options) {
   if (spec.argv.empty() || spec.argv.front().empty())
     return base::fail(base::ErrorKind::kInternal,
                       "worker '" + spec.label + "' has an empty argv (nothing to execute)");
@@ -175,9 +188,16 @@ base::Expected<SpawnedProcess> spawn_process(const ProcessSpec& spec) {
   const std::vector<std::string> candidates = exec_candidates(spec.argv.front(), path);
   const std::string cwd = spec.cwd.string();
 
-  UniqueFd stderr_read, stderr_write, report_read, report_write;
+  UniqueFd stderr_read, stderr_write, stdout_read, stdout_write, report_read, report_write;
   if (auto s = make_pipe(stderr_read, stderr_write, "stderr"); !s)
     return base::Unexpected(std::move(s).error());
+  if (options.capture_stdout) {
+    if (auto s = make_pipe(stdout_read, stdout_write, "stdout"); !s)
+      return base::Unexpected(std::move(s).error());
+    if (fcntl(stdout_read.get(), F_SETFL, O_NONBLOCK) != 0)
+      return base::fail(base::ErrorKind::kInternal,
+                        "cannot make the stdout pipe non-blocking: " + os_message(errno));
+  }
   if (auto s = make_pipe(report_read, report_write, "exec status"); !s)
     return base::Unexpected(std::move(s).error());
   // The relay end must never block the supervisor loop.
@@ -194,6 +214,7 @@ base::Expected<SpawnedProcess> spawn_process(const ProcessSpec& spec) {
   plan.path_search = spec.argv.front().find('/') == std::string::npos;
   plan.cwd = cwd.empty() ? nullptr : cwd.c_str();
   plan.stderr_write = stderr_write.get();
+  plan.stdout_write = stdout_write.get();
   plan.report_write = report_write.get();
   plan.parent = getpid();
 
@@ -205,11 +226,13 @@ base::Expected<SpawnedProcess> spawn_process(const ProcessSpec& spec) {
 
   // Our copies of the write ends must go, or we would never see EOF on either pipe.
   stderr_write.reset();
+  stdout_write.reset();
   report_write.reset();
 
   SpawnedProcess spawned;
   spawned.pid = pid;
   spawned.stderr_read = std::move(stderr_read);
+  spawned.stdout_read = std::move(stdout_read);
   if (auto report = read_report(report_read.get())) {
     ExecFailure failure;
     failure.error_number = report->error_number;

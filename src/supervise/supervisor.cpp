@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <climits>
+#include <exception>
 #include <optional>
 #include <set>
 #include <string>
@@ -17,9 +18,9 @@
 #include <vector>
 
 #include "smrun/supervise/children.hpp"
+#include "smrun/supervise/output_relay.hpp"
 #include "smrun/supervise/signals.hpp"
 #include "smrun/supervise/spawn.hpp"
-#include "smrun/supervise/stderr_tail.hpp"
 #include "smrun/supervise/unique_fd.hpp"
 
 namespace smrun::supervise {
@@ -33,53 +34,34 @@ constexpr auto kFinalKillWait = std::chrono::seconds(5);
 // Killed leftovers' own children are reparented to us without any SIGCHLD, so while killing
 // leftovers we look for new ones at this interval.
 constexpr auto kLeftoverRescan = std::chrono::milliseconds(50);
-constexpr std::size_t kRelayChunk = 64 * 1024;
+// Once every worker and leftover is gone, how long to keep trying to write their remaining
+// output to a stdout/stderr whose reader has stalled (and to wait for a pipe still held open
+// by something that is not our child) before dropping it.
+constexpr auto kOutputDrainWait = std::chrono::seconds(5);
 
 std::string os_message(int error_number) {
   return std::generic_category().message(error_number);
 }
 
-// Writes all of data to fd; gives up silently when fd is gone (EPIPE, EBADF): losing the relay
-// must not stop supervision, and the tail is still kept.
-void write_all(int fd, const char* data, std::size_t size) {
-  while (size > 0) {
-    ssize_t n = ::write(fd, data, size);
-    if (n > 0) {
-      data += n;
-      size -= static_cast<std::size_t>(n);
-    } else if (n < 0 && errno == EINTR) {
-      continue;
-    } else if (n < 0 && errno == EAGAIN) {  // someone made our stderr non-blocking
-      pollfd out{fd, POLLOUT, 0};
-      while (::poll(&out, 1, -1) < 0 && errno == EINTR) {
-      }
-    } else {
-      return;
-    }
-  }
-}
-
 struct Worker {
   pid_t pid = -1;  // leader and process group id
-  UniqueFd stderr_fd;
-  StderrTail tail;
   std::optional<ExecFailure> exec_failure;
   bool reaped = false;
   bool group_gone = false;                   // kill(-pgid) said ESRCH: nobody left to signal
   std::optional<Clock::time_point> kill_at;  // SIGTERM sent; SIGKILL due at this time
   bool kill_sent = false;
   WorkerResult result;
-
-  explicit Worker(std::size_t tail_bytes) : tail(tail_bytes) {}
 };
 
 // One supervision run: spawn, loop until no child is left, collect results.
 class Supervision {
  public:
   Supervision(const SuperviseOptions& options, UniqueFd signal_fd)
-      : m_options(options), m_signal_fd(std::move(signal_fd)), m_relay_buffer(kRelayChunk) {}
+      : m_options(options),
+        m_signal_fd(std::move(signal_fd)),
+        m_relay(options.prefix_output, options.stderr_tail_bytes) {}
 
-  base::Status start(const std::vector<ProcessSpec>& specs);
+  base::Status start(const std::vector<ProcessSpec>& specs, std::vector<UniqueFd> log_files);
   base::Status loop();
   RunResult result();
 
@@ -93,7 +75,9 @@ class Supervision {
   void start_sweep();
   void kill_leftovers();
   void check_deadlines(Clock::time_point now);
-  void relay(Worker& worker);
+  void stop_workers(const HookAction& action);
+  template <typename Call>
+  void call_hook(Call&& call);
   Worker* find(pid_t pid);
   bool all_reaped() const;
   bool done() const;
@@ -101,13 +85,15 @@ class Supervision {
 
   SuperviseOptions m_options;
   UniqueFd m_signal_fd;
-  std::vector<char> m_relay_buffer;
+  OutputRelay m_relay;
   std::vector<Worker> m_workers;
 
   std::optional<std::size_t> m_first_failure;
   bool m_failure_after_signal = false;
+  bool m_failure_after_stop = false;
   int m_received_signal = 0;
   bool m_killed_after_grace = false;
+  std::optional<std::string> m_stop_reason;
 
   bool m_no_children = false;  // waitpid said ECHILD; nothing can appear after that
   bool m_sweep_started = false;
@@ -116,21 +102,28 @@ class Supervision {
   Clock::time_point m_next_rescan{};
   std::set<pid_t> m_killed_leftovers;
   bool m_gave_up = false;
+  std::optional<Clock::time_point> m_output_deadline;  // see kOutputDrainWait
+  bool m_output_abandoned = false;
 };
 
-base::Status Supervision::start(const std::vector<ProcessSpec>& specs) {
+base::Status Supervision::start(const std::vector<ProcessSpec>& specs,
+                                std::vector<UniqueFd> log_files) {
   m_workers.reserve(specs.size());  // never reallocates afterwards: the loop keeps pointers
+  SpawnOptions spawn_options;
+  spawn_options.capture_stdout = m_options.prefix_output || m_options.log_dir.has_value();
   for (const ProcessSpec& spec : specs) {
-    auto spawned = spawn_process(spec);
+    auto spawned = spawn_process(spec, spawn_options);
     if (!spawned) {
       spdlog::error("cannot start {}: {}", spec.label, spawned.error().message);
       // Nothing has run long enough to need a grace period.
       for (Worker& worker : m_workers) signal_group(worker, SIGKILL);
       return base::Unexpected(std::move(spawned).error());
     }
-    Worker& worker = m_workers.emplace_back(m_options.stderr_tail_bytes);
+    const std::size_t index = m_workers.size();
+    Worker& worker = m_workers.emplace_back();
+    m_relay.add_worker(spec.label, std::move(spawned->stdout_read), std::move(spawned->stderr_read),
+                       index < log_files.size() ? std::move(log_files[index]) : UniqueFd());
     worker.pid = spawned->pid;
-    worker.stderr_fd = std::move(spawned->stderr_read);
     worker.exec_failure = std::move(spawned->exec_failure);
     worker.result.label = spec.label;
     worker.result.pid = spawned->pid;
@@ -147,31 +140,69 @@ base::Status Supervision::start(const std::vector<ProcessSpec>& specs) {
 
 base::Status Supervision::loop() {
   reap_children();  // workers may have exited already; also settles the no-worker case
+  SupervisorHooks* hooks = m_options.hooks;
   std::vector<pollfd> fds;
-  std::vector<Worker*> owners;
+  std::vector<pollfd> hook_fds;
   while (true) {
-    check_deadlines(Clock::now());
+    const Clock::time_point now = Clock::now();
+    check_deadlines(now);
     if (done()) return {};
 
     fds.clear();
-    owners.clear();
     fds.push_back({m_signal_fd.get(), POLLIN, 0});
-    for (Worker& worker : m_workers) {
-      if (!worker.stderr_fd.valid()) continue;
-      fds.push_back({worker.stderr_fd.get(), POLLIN, 0});
-      owners.push_back(&worker);
+    m_relay.add_poll_fds(fds);
+    const std::size_t hook_base = fds.size();
+    hook_fds.clear();
+    std::optional<Clock::time_point> tick_at;
+    if (hooks != nullptr) {
+      call_hook([&] { hook_fds = hooks->poll_fds(); });
+      call_hook([&] { tick_at = now + std::max(hooks->next_timeout(), {}); });
+      fds.insert(fds.end(), hook_fds.begin(), hook_fds.end());
     }
-    int ready = ::poll(fds.data(), fds.size(), poll_timeout_ms(Clock::now()));
+    int timeout = poll_timeout_ms(now);
+    if (tick_at) {
+      const auto until_tick = std::chrono::ceil<std::chrono::milliseconds>(*tick_at - now).count();
+      const int tick_ms =
+          static_cast<int>(std::clamp<decltype(until_tick)>(until_tick, 0, INT_MAX));
+      timeout = timeout < 0 ? tick_ms : std::min(timeout, tick_ms);
+    }
+    int ready = ::poll(fds.data(), fds.size(), timeout);
     if (ready < 0) {
       if (errno == EINTR) continue;
       return base::fail(base::ErrorKind::kInternal,
                         "poll in the supervisor loop: " + os_message(errno));
     }
     // Output first: what a worker wrote before dying is relayed before its exit is logged.
-    for (std::size_t i = 1; i < fds.size(); ++i)
-      if (fds[i].revents != 0) relay(*owners[i - 1]);
+    m_relay.handle(fds);
     if (fds[0].revents != 0) drain_signals();
+    for (std::size_t i = hook_base; i < fds.size(); ++i) {
+      if (fds[i].revents == 0) continue;
+      call_hook([&] { stop_workers(hooks->on_ready(fds[i].fd, fds[i].revents)); });
+    }
+    if (tick_at && Clock::now() >= *tick_at) call_hook([&] { stop_workers(hooks->on_tick()); });
   }
+}
+
+// A hook must not take PID 1 down: an exception counts as a request to stop.
+template <typename Call>
+void Supervision::call_hook(Call&& call) {
+  try {
+    call();
+  } catch (const std::exception& e) {
+    stop_workers(HookAction{true, std::string("supervisor hook failed: ") + e.what()});
+  } catch (...) {
+    stop_workers(HookAction{true, "supervisor hook failed"});
+  }
+}
+
+void Supervision::stop_workers(const HookAction& action) {
+  if (!action.stop) return;
+  if (!m_stop_reason) {
+    m_stop_reason = action.reason;
+    spdlog::warn("stopping all workers: {}", action.reason);
+  }
+  for (Worker& worker : m_workers)
+    if (!worker.reaped) terminate_group(worker, "stop requested");
 }
 
 void Supervision::drain_signals() {
@@ -215,6 +246,7 @@ void Supervision::reap_children() {
 }
 
 void Supervision::on_worker_exit(Worker& worker, int status) {
+  const auto index = static_cast<std::size_t>(&worker - m_workers.data());
   WorkerResult& result = worker.result;
   worker.reaped = true;
   result.ended_at = std::chrono::system_clock::now();
@@ -229,25 +261,36 @@ void Supervision::on_worker_exit(Worker& worker, int status) {
   // What is left of its group (daemonised helpers, data loader processes) must not outlive it.
   terminate_group(worker, "its leader exited");
   if (!failure) return;
-  if (!m_first_failure) {
-    m_first_failure = static_cast<std::size_t>(&worker - m_workers.data());
+  const bool first = !m_first_failure;
+  if (first) {
+    m_first_failure = index;
     m_failure_after_signal = m_received_signal != 0;
+    m_failure_after_stop = m_stop_reason.has_value();
   }
   // Gang semantics: one failed worker fails the job, so the others are stopped.
   for (Worker& other : m_workers)
     if (!other.reaped) terminate_group(other, "another worker failed");
+  if (first && !m_failure_after_signal && !m_failure_after_stop && m_options.hooks != nullptr) {
+    // Its last output, so the hook (a failure report to peers) sees the real tail.
+    m_relay.drain_worker(index);
+    result.stderr_tail = m_relay.stderr_tail(index);
+    call_hook([&] { m_options.hooks->on_worker_failed(result); });
+  }
 }
 
 void Supervision::forward(int signo) {
   const std::string name = signal_name(signo);
   const bool stop = is_stop_signal(signo);
-  if (stop && m_received_signal == 0) m_received_signal = signo;
+  const bool first_stop = stop && m_received_signal == 0;
+  if (first_stop) m_received_signal = signo;
   spdlog::info("received {}", name);
   for (Worker& worker : m_workers) {
     if (!signal_group(worker, signo)) continue;
     spdlog::info("forwarding {} to {} (pgid {})", name, worker.result.label, worker.pid);
     if (stop && !worker.kill_at) worker.kill_at = Clock::now() + m_options.grace;
   }
+  if (first_stop && m_options.hooks != nullptr)
+    call_hook([&] { m_options.hooks->on_stop_signal(signo); });
 }
 
 bool Supervision::signal_group(Worker& worker, int signo) {
@@ -312,19 +355,15 @@ void Supervision::check_deadlines(Clock::time_point now) {
     spdlog::warn("giving up on {} leftover process(es) that did not die after SIGKILL",
                  list_children().size());
   }
-}
-
-void Supervision::relay(Worker& worker) {
-  ssize_t n = ::read(worker.stderr_fd.get(), m_relay_buffer.data(), m_relay_buffer.size());
-  if (n > 0) {
-    const auto size = static_cast<std::size_t>(n);
-    write_all(STDERR_FILENO, m_relay_buffer.data(), size);
-    worker.tail.append(std::string_view(m_relay_buffer.data(), size));
-    return;
+  if (!m_output_deadline && all_reaped() && m_no_children)
+    m_output_deadline = now + kOutputDrainWait;
+  if (m_output_deadline && now >= *m_output_deadline && !m_output_abandoned &&
+      (m_relay.reading() || !m_relay.flushed())) {
+    m_output_abandoned = true;
+    spdlog::warn("worker output still not relayed {}s after the last process ended; dropping it",
+                 std::chrono::duration_cast<std::chrono::seconds>(kOutputDrainWait).count());
+    m_relay.abandon();
   }
-  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
-  if (n < 0) spdlog::warn("reading stderr of {}: {}", worker.result.label, os_message(errno));
-  worker.stderr_fd.reset();  // EOF: every writer (worker and its descendants) is gone
 }
 
 // Only unreaped workers: once reaped, a worker's pid may be reused by some other process that
@@ -341,9 +380,7 @@ bool Supervision::all_reaped() const {
 
 bool Supervision::done() const {
   if (m_gave_up) return true;
-  const bool relaying = std::any_of(m_workers.begin(), m_workers.end(),
-                                    [](const Worker& w) { return w.stderr_fd.valid(); });
-  return all_reaped() && m_no_children && !relaying;
+  return all_reaped() && m_no_children && !m_relay.reading() && m_relay.flushed();
 }
 
 int Supervision::poll_timeout_ms(Clock::time_point now) const {
@@ -355,6 +392,7 @@ int Supervision::poll_timeout_ms(Clock::time_point now) const {
     if (worker.kill_at && !worker.kill_sent) consider(*worker.kill_at);
   if (m_sweep_kill_at && !m_no_children) consider(std::max(*m_sweep_kill_at, m_next_rescan));
   if (m_give_up_at && !m_gave_up) consider(*m_give_up_at);
+  if (m_output_deadline && !m_output_abandoned) consider(*m_output_deadline);
   if (!next) return -1;
   // Rounded up, so we never wake just before a deadline and spin.
   auto ms = std::chrono::ceil<std::chrono::milliseconds>(*next - now).count();
@@ -363,14 +401,16 @@ int Supervision::poll_timeout_ms(Clock::time_point now) const {
 
 RunResult Supervision::result() {
   RunResult run;
-  for (Worker& worker : m_workers) {
-    worker.result.stderr_tail = worker.tail.contents();
-    run.workers.push_back(std::move(worker.result));
+  for (std::size_t i = 0; i < m_workers.size(); ++i) {
+    m_workers[i].result.stderr_tail = m_relay.stderr_tail(i);
+    run.workers.push_back(std::move(m_workers[i].result));
   }
   run.first_failure = m_first_failure;
   run.received_signal = m_received_signal;
   run.failure_after_signal = m_failure_after_signal;
   run.killed_after_grace = m_killed_after_grace;
+  run.stop_reason = m_stop_reason;
+  run.failure_after_stop = m_failure_after_stop;
   return run;
 }
 
@@ -398,8 +438,17 @@ base::Expected<RunResult> run_supervised(const std::vector<ProcessSpec>& specs,
   if (!signal_fd.valid())
     return base::fail(base::ErrorKind::kInternal, "signalfd: " + os_message(errno));
 
+  std::vector<UniqueFd> log_files;
+  if (options.log_dir) {
+    std::vector<std::string> labels;
+    for (const ProcessSpec& spec : specs) labels.push_back(spec.label);
+    auto opened = open_worker_logs(*options.log_dir, labels);
+    if (!opened) return base::Unexpected(std::move(opened).error());
+    log_files = std::move(*opened);
+  }
+
   Supervision supervision(options, std::move(signal_fd));
-  auto started = supervision.start(specs);
+  auto started = supervision.start(specs, std::move(log_files));
   // Even when a spawn failed, the loop runs so the workers already started are reaped.
   auto looped = supervision.loop();
   if (!started) return base::Unexpected(std::move(started).error());

@@ -82,6 +82,8 @@ struct Outcome {
   int received_signal = -1;
   bool failure_after_signal = false;
   bool killed_after_grace = false;
+  std::optional<std::string> stop_reason;
+  bool failure_after_stop = false;
   long first_failure = -2;  // -1: none
   bool no_children_left = false;
   pid_t self_pid = -1;  // the supervisor's own getpid()
@@ -90,6 +92,15 @@ struct Outcome {
   std::string stdout_text;     // the supervisor's fd 1 (inherited by workers)
   std::string log_text;        // spdlog output, "<level> <message>" lines
   Clock::time_point ended;     // when the parent saw the supervisor finish
+};
+
+// Descriptors the supervisor process gets as its stdin/stdout instead of the defaults (the
+// test's stdin, a file in the scenario dir), and the test's own ends of those pipes, which the
+// supervisor process closes so EOF and EPIPE work.
+struct Stdio {
+  int in = -1;
+  int out = -1;
+  std::vector<int> close_in_child;
 };
 
 namespace detail {
@@ -106,8 +117,15 @@ inline void write_text(const fs::path& file, const std::string& text) {
 }
 
 [[noreturn]] inline void supervisor_main(const fs::path& dir, const std::vector<ProcessSpec>& specs,
-                                         const SuperviseOptions& options, int notify_fd) {
-  redirect(STDOUT_FILENO, dir / "stdout");
+                                         const SuperviseOptions& options, int notify_fd,
+                                         const Stdio& stdio = {}) {
+  if (stdio.out >= 0) {
+    if (::dup2(stdio.out, STDOUT_FILENO) < 0) _exit(89);
+  } else {
+    redirect(STDOUT_FILENO, dir / "stdout");
+  }
+  if (stdio.in >= 0 && ::dup2(stdio.in, STDIN_FILENO) < 0) _exit(89);
+  for (int fd : stdio.close_in_child) ::close(fd);
   redirect(STDERR_FILENO, dir / "stderr");
   auto logger = spdlog::basic_logger_mt("supervise-test", (dir / "log").string(), true);
   logger->set_pattern("%l %v");
@@ -139,6 +157,8 @@ inline void write_text(const fs::path& file, const std::string& text) {
     text << "received_signal " << run.received_signal << "\n";
     text << "failure_after_signal " << run.failure_after_signal << "\n";
     text << "killed_after_grace " << run.killed_after_grace << "\n";
+    text << "failure_after_stop " << run.failure_after_stop << "\n";
+    if (run.stop_reason) write_text(dir / "stop_reason", *run.stop_reason);
     text << "first_failure " << (run.first_failure ? static_cast<long>(*run.first_failure) : -1L)
          << "\n";
     text << "workers " << run.workers.size() << "\n";
@@ -209,6 +229,8 @@ inline Outcome parse(const fs::path& dir) {
       in >> outcome.failure_after_signal;
     else if (key == "killed_after_grace")
       in >> outcome.killed_after_grace;
+    else if (key == "failure_after_stop")
+      in >> outcome.failure_after_stop;
     else if (key == "first_failure")
       in >> outcome.first_failure;
     else if (key == "workers") {
@@ -224,6 +246,7 @@ inline Outcome parse(const fs::path& dir) {
     }
   }
   if (fs::exists(dir / "error.txt")) outcome.error = test::read_file(dir / "error.txt");
+  if (fs::exists(dir / "stop_reason")) outcome.stop_reason = test::read_file(dir / "stop_reason");
   return outcome;
 }
 
@@ -237,7 +260,8 @@ class SupervisorProcess {
   // kPid1 runs the supervisor as PID 1 of a new PID namespace with its own /proc (needs
   // CAP_SYS_ADMIN); check pid1_unavailable() and skip when it is set.
   SupervisorProcess(const test::TempDir& dir, std::vector<ProcessSpec> specs,
-                    SuperviseOptions options = {}, Mode mode = Mode::kSubreaper)
+                    SuperviseOptions options = {}, Mode mode = Mode::kSubreaper,
+                    const Stdio& stdio = {})
       : m_dir(dir.path() / "supervisor") {
     fs::create_directories(m_dir);
     int fds[2];
@@ -247,7 +271,7 @@ class SupervisorProcess {
     if (m_pid == 0) {
       ::close(fds[0]);
       if (mode == Mode::kPid1) detail::enter_pid_namespace(m_dir, fds[1]);
-      detail::supervisor_main(m_dir, specs, options, fds[1]);
+      detail::supervisor_main(m_dir, specs, options, fds[1], stdio);
     }
     ::close(fds[1]);
     m_notify.reset(fds[0]);

@@ -29,9 +29,18 @@ struct RunResult {
   // The first failure came after received_signal: it is the shutdown, not the cause.
   bool failure_after_signal = false;
   bool killed_after_grace = false;  // something had to be SIGKILLed after the grace period
+  // Why a SupervisorHooks action stopped the workers (the first one), e.g. a peer host failed.
+  std::optional<std::string> stop_reason;
+  // The first failure came after stop_reason: it is the teardown, not the cause.
+  bool failure_after_stop = false;
 
-  // The job verdict: 0 when every worker succeeded; 128 + received_signal when the first
-  // failure happened after smrun was told to stop; otherwise the first failure's exit code.
+  // The job verdict:
+  // - the first failure's exit code when it happened before any stop (signal or hook);
+  // - 128 + received_signal when the first failure came after smrun was told to stop;
+  // - 128 + SIGTERM (143) when a hook stopped the run, even if every worker then exited 0:
+  //   the workers were cut short, so the job did not succeed (a multi-host CLI reports the
+  //   cluster's common verdict instead);
+  // - otherwise 0 (including workers that exited 0 after a forwarded stop signal).
   int exit_code() const;
 };
 

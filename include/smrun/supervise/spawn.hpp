@@ -18,18 +18,25 @@ struct ExecFailure {
   std::string message;  // one line naming argv[0] (and cwd when chdir failed) and strerror
 };
 
+struct SpawnOptions {
+  bool capture_stdout = false;  // stdout into a pipe too, instead of smrun's own stdout
+};
+
 struct SpawnedProcess {
   pid_t pid = -1;        // also the process group id: each worker leads its own group
   UniqueFd stderr_read;  // non-blocking read end of the worker's stderr pipe
+  UniqueFd stdout_read;  // likewise for stdout, only with SpawnOptions::capture_stdout
   std::optional<ExecFailure> exec_failure;  // set when the child exited before exec
 };
 
 // fork + execve of one worker. The child gets its own process group, default signal state,
-// PR_SET_PDEATHSIG(SIGKILL), smrun's stdin and stdout unchanged, stderr into a pipe, no other
+// PR_SET_PDEATHSIG(SIGKILL), smrun's stdin and stdout unchanged (stdout into a pipe with
+// options.capture_stdout), stderr into a pipe, no other
 // inherited descriptor, spec.cwd, and exactly spec.argv / spec.env. Returns once the child has
 // exec'd or failed to; on an exec failure the child still exists and must be reaped like any other
 // (it exits with the code in exec_failure). Fails only before fork (empty argv, no pipes, fork
 // failed), so a returned error never leaves a child behind.
-base::Expected<SpawnedProcess> spawn_process(const ProcessSpec& spec);
+base::Expected<SpawnedProcess> spawn_process(const ProcessSpec& spec,
+                                             const SpawnOptions& options = {});
 
 }  // namespace smrun::supervise

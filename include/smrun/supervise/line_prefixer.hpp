@@ -1,0 +1,38 @@
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace smrun::supervise {
+
+// Cuts one worker's output stream into lines and prefixes each with "[label] ", so the output
+// of many ranks can share smrun's stdout without mixing inside a line (pain point #13/#14).
+//
+// A line ends at '\n', at "\r\n", or at a lone '\r' (progress bars redraw with '\r' and must
+// show while they update); the terminator is kept. Bytes after the last terminator wait for
+// more input, except when they reach kMaxPending (emitted in kMaxPending pieces) or at EOF;
+// such forced pieces get a '\n' appended so the next rank's line starts on a line of its own.
+class LinePrefixer {
+ public:
+  static constexpr std::size_t kMaxPending = 64 * 1024;
+
+  explicit LinePrefixer(std::string_view label);
+
+  // Appends to `out` one string per finished line: prefix, line, terminator.
+  void feed(std::string_view data, std::vector<std::string>& out);
+  // End of stream: the unfinished line, if any, with the prefix and a '\n' added.
+  void finish(std::vector<std::string>& out);
+
+ private:
+  void emit(std::string_view tail, std::vector<std::string>& out);
+
+  std::string m_prefix;
+  std::string m_pending;
+  // The last chunk ended with a '\r' already emitted: a '\n' opening the next chunk completes
+  // that "\r\n" instead of becoming an empty prefixed line.
+  bool m_after_cr = false;
+};
+
+}  // namespace smrun::supervise

@@ -1,0 +1,101 @@
+#pragma once
+
+#include <poll.h>
+
+#include <cstddef>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "smrun/base/expected.hpp"
+#include "smrun/supervise/line_prefixer.hpp"
+#include "smrun/supervise/output_sink.hpp"
+#include "smrun/supervise/stderr_tail.hpp"
+#include "smrun/supervise/unique_fd.hpp"
+
+namespace smrun::supervise {
+
+// "<log_dir>/<label>.log" with ':' and '/' in the label replaced by '-' ("algo-2:5" gives
+// "algo-2-5.log").
+std::filesystem::path worker_log_path(const std::filesystem::path& log_dir,
+                                      const std::string& label);
+
+// Creates log_dir and opens (appending, creating) one log file per label, in order.
+base::Expected<std::vector<UniqueFd>> open_worker_logs(const std::filesystem::path& log_dir,
+                                                       const std::vector<std::string>& labels);
+
+// Everything smrun reads from its workers' pipes: their stderr always, their stdout when it is
+// captured. Sends it on to smrun's own stdout/stderr (raw, or line by line as "[label] line"
+// with prefix_lines), appends it raw to the worker's log file (if any), keeps the stderr tail.
+// Never blocks: pipes are non-blocking, writes go through OutputSinks.
+class OutputRelay {
+ public:
+  OutputRelay(bool prefix_lines, std::size_t tail_bytes);
+  // Streams point at the sinks inside: neither copied nor moved.
+  OutputRelay(const OutputRelay&) = delete;
+  OutputRelay& operator=(const OutputRelay&) = delete;
+
+  // Worker i is the i-th added. stdout_fd may be invalid (inherited stdout), log_file too.
+  void add_worker(const std::string& label, UniqueFd stdout_fd, UniqueFd stderr_fd,
+                  UniqueFd log_file);
+
+  // Appends the descriptors to poll (pipes with room in their sink, sinks with queued output)
+  // and remembers where they are; handle() takes the same vector after poll().
+  void add_poll_fds(std::vector<pollfd>& fds);
+  void handle(const std::vector<pollfd>& fds);
+
+  // Reads what worker i's pipes hold right now, up to a bound, ignoring backpressure: called
+  // when the worker was reaped, so its last words are in its tail before anyone looks.
+  void drain_worker(std::size_t index);
+
+  // Some pipe is still open (a writer may be alive).
+  bool reading() const;
+  // No output waits to be written.
+  bool flushed() const;
+  // Shutdown with a stalled reader or a pipe that never reaches EOF: reads what is there (for
+  // the tails and log files), closes every pipe and drops what cannot be written.
+  void abandon();
+
+  std::string stderr_tail(std::size_t index) const;
+
+ private:
+  struct Stream {
+    UniqueFd fd;
+    OutputSink* sink = nullptr;
+    std::optional<LinePrefixer> lines;  // set with prefix_lines
+    bool is_stderr = false;
+  };
+  struct WorkerStreams {
+    std::string label;
+    Stream out;
+    Stream err;
+    UniqueFd log_file;
+    StderrTail tail;
+  };
+  enum class PollKind { kStream, kSink };
+  struct PollEntry {
+    PollKind kind;
+    std::size_t worker = 0;      // kStream
+    bool is_stderr = false;      // kStream
+    OutputSink* sink = nullptr;  // kSink
+  };
+
+  // false when nothing more can be read now (EAGAIN, or the pipe closed at EOF or error).
+  bool read_once(WorkerStreams& worker, Stream& stream);
+  void deliver(WorkerStreams& worker, Stream& stream, std::string_view data);
+  void close_stream(Stream& stream);
+  void write_log(WorkerStreams& worker, std::string_view data);
+
+  bool m_prefix_lines;
+  std::size_t m_tail_bytes;
+  OutputSink m_stdout{1};
+  OutputSink m_stderr{2};
+  std::vector<WorkerStreams> m_workers;
+  std::vector<char> m_buffer;
+  std::vector<std::string> m_lines;  // scratch for LinePrefixer output
+  std::size_t m_poll_base = 0;
+  std::vector<PollEntry> m_polled;
+};
+
+}  // namespace smrun::supervise

@@ -1,0 +1,59 @@
+#pragma once
+
+#include <cstddef>
+#include <deque>
+#include <string>
+
+namespace smrun::supervise {
+
+// Relayed worker output on its way to one of smrun's own descriptors (1 or 2), written without
+// ever blocking the supervisor loop: a stalled reader (log driver, full pipe) must not keep
+// PID 1 from forwarding signals, reaping, or answering the control channel.
+//
+// The descriptor itself is left blocking (its open file description may be shared with the
+// workers' stdin or stdout, e.g. one tty for 0/1/2, and O_NONBLOCK there would make THEIR
+// writes fail with EAGAIN). Instead every write is preceded by poll(POLLOUT, 0) and carries at
+// most PIPE_BUF bytes: on a pipe, POLLOUT means a free buffer slot of at least PIPE_BUF bytes,
+// so the write cannot block (smrun being the pipe's only writer). Regular files never block;
+// a tty or socket reporting POLLOUT may, rarely, block for as long as the kernel needs to
+// drain PIPE_BUF bytes.
+//
+// Each write carries whole queued items when they fit (a prefixed line is one item, so a line
+// of up to PIPE_BUF bytes goes out in one write and never mixes with another rank's line);
+// longer items are written in PIPE_BUF pieces, still back to back, since smrun is the only
+// writer of worker output to that descriptor. smrun's own log lines (spdlog, synchronous) can
+// land between two pieces of such a long line, and can block if the reader stalls completely.
+class OutputSink {
+ public:
+  // Above this much queued output, the relay stops reading the workers' pipes (backpressure:
+  // workers block in write(), as they would writing to a slow stdout themselves).
+  static constexpr std::size_t kMaxQueued = 1024 * 1024;
+
+  explicit OutputSink(int fd) : m_fd(fd) {}
+
+  int fd() const { return m_fd; }
+  // Queues data (dropped, and counted, once the sink is broken or abandoned).
+  void push(std::string data);
+  // Writes what can be written now without blocking; call when poll() reports POLLOUT (or any
+  // revents) for fd(), and after push().
+  void flush();
+  bool pending() const { return !m_queue.empty(); }
+  bool full() const { return m_queued >= kMaxQueued; }
+  // Gives up on the descriptor: queued and future data are dropped. For shutdown, when the
+  // reader has stalled for too long.
+  void abandon();
+  std::size_t dropped_bytes() const { return m_dropped; }
+
+ private:
+  void fail(int error_number);
+  void consume(std::size_t written);
+
+  int m_fd;
+  std::deque<std::string> m_queue;
+  std::size_t m_front_offset = 0;  // bytes of m_queue.front() already written
+  std::size_t m_queued = 0;        // unwritten bytes in m_queue
+  bool m_discard = false;
+  std::size_t m_dropped = 0;
+};
+
+}  // namespace smrun::supervise

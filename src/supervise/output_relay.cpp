@@ -1,0 +1,189 @@
+#include "smrun/supervise/output_relay.hpp"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <system_error>
+
+namespace smrun::supervise {
+namespace {
+
+constexpr std::size_t kReadChunk = 64 * 1024;
+// drain_worker() reads at most this much per stream: a descendant that keeps the pipe open and
+// keeps writing must not hold the loop.
+constexpr std::size_t kDrainLimit = 1024 * 1024;
+
+std::string os_message(int error_number) {
+  return std::generic_category().message(error_number);
+}
+
+}  // namespace
+
+std::filesystem::path worker_log_path(const std::filesystem::path& log_dir,
+                                      const std::string& label) {
+  std::string name = label;
+  std::replace(name.begin(), name.end(), ':', '-');
+  std::replace(name.begin(), name.end(), '/', '-');  // a label must not leave log_dir
+  return log_dir / (name + ".log");
+}
+
+base::Expected<std::vector<UniqueFd>> open_worker_logs(const std::filesystem::path& log_dir,
+                                                       const std::vector<std::string>& labels) {
+  std::error_code ec;
+  std::filesystem::create_directories(log_dir, ec);
+  if (ec)
+    return base::fail(base::ErrorKind::kConfig, "log directory '" + log_dir.string() +
+                                                    "': cannot create it: " + ec.message());
+  std::vector<UniqueFd> files;
+  for (const std::string& label : labels) {
+    const std::filesystem::path path = worker_log_path(log_dir, label);
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+    if (!fd.valid())
+      return base::fail(base::ErrorKind::kConfig, "worker log file '" + path.string() +
+                                                      "': cannot open it: " + os_message(errno));
+    files.push_back(std::move(fd));
+  }
+  return files;
+}
+
+OutputRelay::OutputRelay(bool prefix_lines, std::size_t tail_bytes)
+    : m_prefix_lines(prefix_lines), m_tail_bytes(tail_bytes), m_buffer(kReadChunk) {}
+
+void OutputRelay::add_worker(const std::string& label, UniqueFd stdout_fd, UniqueFd stderr_fd,
+                             UniqueFd log_file) {
+  WorkerStreams& worker = m_workers.emplace_back(
+      WorkerStreams{label, {}, {}, std::move(log_file), StderrTail(m_tail_bytes)});
+  worker.out.fd = std::move(stdout_fd);
+  worker.out.sink = &m_stdout;
+  worker.err.fd = std::move(stderr_fd);
+  worker.err.sink = &m_stderr;
+  worker.err.is_stderr = true;
+  if (m_prefix_lines) {
+    worker.out.lines.emplace(label);
+    worker.err.lines.emplace(label);
+  }
+}
+
+void OutputRelay::add_poll_fds(std::vector<pollfd>& fds) {
+  m_poll_base = fds.size();
+  m_polled.clear();
+  for (std::size_t i = 0; i < m_workers.size(); ++i) {
+    for (Stream* stream : {&m_workers[i].out, &m_workers[i].err}) {
+      if (!stream->fd.valid() || stream->sink->full()) continue;  // full: backpressure
+      fds.push_back({stream->fd.get(), POLLIN, 0});
+      m_polled.push_back({PollKind::kStream, i, stream->is_stderr, nullptr});
+    }
+  }
+  for (OutputSink* sink : {&m_stdout, &m_stderr}) {
+    if (!sink->pending()) continue;
+    fds.push_back({sink->fd(), POLLOUT, 0});
+    m_polled.push_back({PollKind::kSink, 0, false, sink});
+  }
+}
+
+void OutputRelay::handle(const std::vector<pollfd>& fds) {
+  for (std::size_t i = 0; i < m_polled.size(); ++i) {
+    if (fds.at(m_poll_base + i).revents == 0) continue;
+    const PollEntry& entry = m_polled[i];
+    if (entry.kind == PollKind::kSink) continue;  // flushed below anyway
+    WorkerStreams& worker = m_workers[entry.worker];
+    read_once(worker, entry.is_stderr ? worker.err : worker.out);
+  }
+  m_stdout.flush();
+  m_stderr.flush();
+}
+
+void OutputRelay::drain_worker(std::size_t index) {
+  WorkerStreams& worker = m_workers.at(index);
+  for (Stream* stream : {&worker.out, &worker.err}) {
+    std::size_t budget = kDrainLimit;
+    while (budget >= kReadChunk && read_once(worker, *stream)) budget -= kReadChunk;
+  }
+  m_stdout.flush();
+  m_stderr.flush();
+}
+
+bool OutputRelay::read_once(WorkerStreams& worker, Stream& stream) {
+  if (!stream.fd.valid()) return false;
+  const ssize_t n = ::read(stream.fd.get(), m_buffer.data(), m_buffer.size());
+  if (n > 0) {
+    deliver(worker, stream, std::string_view(m_buffer.data(), static_cast<std::size_t>(n)));
+    return true;
+  }
+  if (n < 0 && errno == EINTR) return true;
+  if (n < 0 && errno == EAGAIN) return false;
+  if (n < 0)
+    spdlog::warn("reading {} of {}: {}", stream.is_stderr ? "stderr" : "stdout", worker.label,
+                 os_message(errno));
+  close_stream(stream);  // EOF: every writer (worker and its descendants) is gone
+  return false;
+}
+
+void OutputRelay::deliver(WorkerStreams& worker, Stream& stream, std::string_view data) {
+  if (stream.is_stderr) worker.tail.append(data);
+  write_log(worker, data);
+  if (!stream.lines) {
+    stream.sink->push(std::string(data));
+    return;
+  }
+  m_lines.clear();
+  stream.lines->feed(data, m_lines);
+  for (std::string& line : m_lines) stream.sink->push(std::move(line));
+}
+
+void OutputRelay::close_stream(Stream& stream) {
+  if (stream.lines) {
+    m_lines.clear();
+    stream.lines->finish(m_lines);
+    for (std::string& line : m_lines) stream.sink->push(std::move(line));
+  }
+  stream.fd.reset();
+}
+
+// A regular file: written synchronously. On error the file is given up, with one warning.
+void OutputRelay::write_log(WorkerStreams& worker, std::string_view data) {
+  while (worker.log_file.valid() && !data.empty()) {
+    const ssize_t n = ::write(worker.log_file.get(), data.data(), data.size());
+    if (n > 0) {
+      data.remove_prefix(static_cast<std::size_t>(n));
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else {
+      spdlog::warn("writing the log file of {}: {}; not logging it any more", worker.label,
+                   os_message(n < 0 ? errno : ENOSPC));
+      worker.log_file.reset();
+    }
+  }
+}
+
+bool OutputRelay::reading() const {
+  return std::any_of(m_workers.begin(), m_workers.end(),
+                     [](const WorkerStreams& w) { return w.out.fd.valid() || w.err.fd.valid(); });
+}
+
+bool OutputRelay::flushed() const {
+  return !m_stdout.pending() && !m_stderr.pending();
+}
+
+void OutputRelay::abandon() {
+  m_stdout.abandon();
+  m_stderr.abandon();
+  for (std::size_t i = 0; i < m_workers.size(); ++i) {
+    drain_worker(i);
+    for (Stream* stream : {&m_workers[i].out, &m_workers[i].err})
+      if (stream->fd.valid()) close_stream(*stream);
+  }
+  const std::size_t dropped = m_stdout.dropped_bytes() + m_stderr.dropped_bytes();
+  if (dropped > 0)
+    spdlog::warn("{} bytes of worker output could not be relayed (stdout/stderr not read)",
+                 dropped);
+}
+
+std::string OutputRelay::stderr_tail(std::size_t index) const {
+  return m_workers.at(index).tail.contents();
+}
+
+}  // namespace smrun::supervise

@@ -1,0 +1,85 @@
+#include "smrun/supervise/line_prefixer.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace smrun::supervise {
+namespace {
+
+using Lines = std::vector<std::string>;
+
+Lines feed_all(LinePrefixer& p, const std::vector<std::string>& chunks, bool eof = true) {
+  Lines out;
+  for (const auto& chunk : chunks) p.feed(chunk, out);
+  if (eof) p.finish(out);
+  return out;
+}
+
+TEST(LinePrefixer, WholeLinesGetThePrefix) {
+  LinePrefixer p("algo-2:5");
+  EXPECT_EQ(feed_all(p, {"a\nbb\n"}), (Lines{"[algo-2:5] a\n", "[algo-2:5] bb\n"}));
+}
+
+TEST(LinePrefixer, LinesSplitAcrossChunksAreJoined) {
+  LinePrefixer p("w");
+  EXPECT_EQ(feed_all(p, {"he", "llo\nwor", "", "ld\n"}), (Lines{"[w] hello\n", "[w] world\n"}));
+}
+
+TEST(LinePrefixer, EmptyLinesAreKept) {
+  LinePrefixer p("w");
+  EXPECT_EQ(feed_all(p, {"\n\nx\n"}), (Lines{"[w] \n", "[w] \n", "[w] x\n"}));
+}
+
+TEST(LinePrefixer, UnfinishedLineWaitsThenGetsANewlineAtEof) {
+  LinePrefixer p("w");
+  Lines out;
+  p.feed("done\npart", out);
+  EXPECT_EQ(out, (Lines{"[w] done\n"}));
+  p.finish(out);
+  EXPECT_EQ(out, (Lines{"[w] done\n", "[w] part\n"}));
+  Lines none;
+  p.finish(none);
+  EXPECT_TRUE(none.empty());
+}
+
+TEST(LinePrefixer, CarriageReturnEndsALineAndIsKept) {
+  LinePrefixer p("w:0");
+  EXPECT_EQ(feed_all(p, {"\r 10%\r 20%\r", "100%\n"}),
+            (Lines{"[w:0] \r", "[w:0]  10%\r", "[w:0]  20%\r", "[w:0] 100%\n"}));
+}
+
+TEST(LinePrefixer, CrLfIsOneTerminatorEvenAcrossChunks) {
+  LinePrefixer p("w");
+  EXPECT_EQ(feed_all(p, {"a\r\nb\r", "\nc\n"}), (Lines{"[w] a\r\n", "[w] b\r", "\n", "[w] c\n"}));
+}
+
+TEST(LinePrefixer, LoneNewlineAfterCrOnlyRightAfterIt) {
+  LinePrefixer p("w");
+  // The chunk after "b\r" starts with "x": the flag must not leak to a later '\n'.
+  EXPECT_EQ(feed_all(p, {"b\r", "x", "\n"}), (Lines{"[w] b\r", "[w] x\n"}));
+}
+
+TEST(LinePrefixer, OverlongLineIsCutIntoPrefixedPieces) {
+  LinePrefixer p("w");
+  const std::string big(LinePrefixer::kMaxPending * 2 + 10, 'z');
+  Lines out;
+  p.feed(big.substr(0, 1000), out);
+  EXPECT_TRUE(out.empty());
+  p.feed(big.substr(1000), out);
+  const std::string piece(LinePrefixer::kMaxPending, 'z');
+  EXPECT_EQ(out, (Lines{"[w] " + piece + "\n", "[w] " + piece + "\n"}));
+  p.feed("y\n", out);
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[2], "[w] zzzzzzzzzzy\n");
+}
+
+TEST(LinePrefixer, BinaryBytesPassThrough) {
+  LinePrefixer p("w");
+  const std::string data("\0\xff\x1b[31m\n", 8);
+  EXPECT_EQ(feed_all(p, {data}), (Lines{"[w] " + data}));
+}
+
+}  // namespace
+}  // namespace smrun::supervise

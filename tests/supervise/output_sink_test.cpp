@@ -1,0 +1,125 @@
+#include "smrun/supervise/output_sink.hpp"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "smrun/supervise/unique_fd.hpp"
+
+namespace smrun::supervise {
+namespace {
+
+struct Pipe {
+  UniqueFd read_end;
+  UniqueFd write_end;
+  Pipe() {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2");
+    read_end.reset(fds[0]);
+    write_end.reset(fds[1]);
+  }
+};
+
+// Fills the pipe through the blocking descriptor's flags flipped only while filling.
+std::size_t fill(int fd) {
+  const int flags = fcntl(fd, F_GETFL);
+  fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+  std::size_t total = 0;
+  const std::string block(4096, 'f');
+  ssize_t n;
+  while ((n = ::write(fd, block.data(), block.size())) > 0) total += static_cast<std::size_t>(n);
+  fcntl(fd, F_SETFL, flags);
+  return total;
+}
+
+std::string read_some(int fd, std::size_t max) {
+  std::string data(max, '\0');
+  ssize_t n = ::read(fd, data.data(), max);
+  data.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+  return data;
+}
+
+TEST(OutputSink, FullPipeQueuesInsteadOfBlockingThenDeliversInOrder) {
+  Pipe pipe;
+  const std::size_t prefill = fill(pipe.write_end.get());
+  ASSERT_GT(prefill, 0u);
+  OutputSink sink(pipe.write_end.get());
+  std::string expected;
+  for (int i = 0; i < 3000; ++i) {
+    std::string line =
+        "line " + std::to_string(i) + " " + std::string(i % 700, 'a' + i % 26) + "\n";
+    expected += line;
+    sink.push(line);
+  }
+  sink.push(std::string(3 * 4096 + 5, 'L'));  // longer than PIPE_BUF
+  expected += std::string(3 * 4096 + 5, 'L');
+  sink.flush();  // must return although the pipe is full
+  EXPECT_TRUE(sink.pending());
+  EXPECT_FALSE(sink.full());
+
+  // Read everything: first the prefill, then what the sink writes as room appears.
+  std::string got;
+  std::size_t skipped = 0;
+  while (skipped < prefill || got.size() < expected.size()) {
+    std::string chunk = read_some(pipe.read_end.get(), 65536);
+    ASSERT_FALSE(chunk.empty());
+    const std::size_t skip = std::min(prefill - skipped, chunk.size());
+    skipped += skip;
+    got += chunk.substr(skip);
+    sink.flush();
+  }
+  EXPECT_FALSE(sink.pending());
+  EXPECT_EQ(got.size(), expected.size());
+  EXPECT_TRUE(got == expected);
+  EXPECT_EQ(sink.dropped_bytes(), 0u);
+}
+
+TEST(OutputSink, FullReportsBackpressure) {
+  Pipe pipe;
+  fill(pipe.write_end.get());
+  OutputSink sink(pipe.write_end.get());
+  sink.push(std::string(OutputSink::kMaxQueued - 1, 'x'));
+  sink.flush();
+  EXPECT_FALSE(sink.full());
+  sink.push("yy");
+  EXPECT_TRUE(sink.full());
+  sink.abandon();
+  EXPECT_FALSE(sink.pending());
+  EXPECT_FALSE(sink.full());
+  EXPECT_EQ(sink.dropped_bytes(), OutputSink::kMaxQueued + 1);
+  sink.push("more");
+  EXPECT_EQ(sink.dropped_bytes(), OutputSink::kMaxQueued + 5);
+}
+
+TEST(OutputSink, ClosedReaderDropsOutputWithoutFailing) {
+  struct sigaction ignore = {}, old = {};
+  ignore.sa_handler = SIG_IGN;
+  sigaction(SIGPIPE, &ignore, &old);  // as block_supervised_signals() does in smrun
+  Pipe pipe;
+  pipe.read_end.reset();
+  OutputSink sink(pipe.write_end.get());
+  sink.push("lost\n");
+  sink.flush();
+  sigaction(SIGPIPE, &old, nullptr);
+  EXPECT_FALSE(sink.pending());
+  EXPECT_EQ(sink.dropped_bytes(), 5u);
+}
+
+TEST(OutputSink, ClosedDescriptorDropsOutput) {
+  int fd;
+  {
+    Pipe pipe;
+    fd = pipe.write_end.get();
+  }  // closed: poll reports POLLNVAL
+  OutputSink sink(fd);
+  sink.push("x");
+  sink.flush();
+  EXPECT_FALSE(sink.pending());
+  EXPECT_EQ(sink.dropped_bytes(), 1u);
+}
+
+}  // namespace
+}  // namespace smrun::supervise

@@ -1,0 +1,311 @@
+// Line-prefixed relay of many workers' stdout and stderr, per-worker log files, and a relay
+// that keeps the loop alive when smrun's own stdout is not read.
+
+#include <gtest/gtest.h>
+
+#include <array>
+
+#include "supervise/harness.hpp"
+
+namespace smrun::supervise::testing {
+namespace {
+
+constexpr int kWorkers = 4;
+constexpr int kLines = 2000;
+
+// Must match line() in kChattyWorker.
+std::string expected_line(int worker, const std::string& stream, int n) {
+  int size = (n * 37 + worker * 11) % 300;
+  if (n % 97 == 0) size = 4096 + (n * 131 + worker) % 5000;
+  return "w" + std::to_string(worker) + " " + stream + " " + std::to_string(n) + " " +
+         std::string(static_cast<std::size_t>(size), static_cast<char>('a' + (n + worker) % 26));
+}
+
+// Writes kLines lines to stdout and to stderr, alternating writes of odd sizes so lines are cut
+// anywhere, and ends stdout with a line without '\n'.
+constexpr const char* kChattyWorker = R"(
+import os, sys
+i = int(sys.argv[1])
+def line(stream, n):
+    size = (n * 37 + i * 11) % 300
+    if n % 97 == 0:
+        size = 4096 + (n * 131 + i) % 5000
+    return "w%d %s %d " % (i, stream, n) + chr(97 + (n + i) % 26) * size
+out = "".join(line("out", n) + "\n" for n in range(2000)).encode() + b"w%d final" % i
+err = "".join(line("err", n) + "\n" for n in range(2000)).encode()
+po = pe = k = 0
+while po < len(out) or pe < len(err):
+    size = 1 + (k * 7919) % 9000
+    k += 1
+    if po < len(out):
+        po += os.write(1, out[po:po + size])
+    if pe < len(err):
+        pe += os.write(2, err[pe:pe + size])
+)";
+
+// Checks that `text` consists of whole "[w:K] <line>\n" lines, each worker's lines in order and
+// each exactly once.
+void expect_prefixed(const std::string& text, const std::string& stream, bool with_final) {
+  std::array<int, kWorkers> next{};
+  std::array<bool, kWorkers> final_seen{};
+  std::size_t pos = 0;
+  std::size_t count = 0;
+  while (pos < text.size()) {
+    const std::size_t end = text.find('\n', pos);
+    ASSERT_NE(end, std::string::npos) << "unterminated output at byte " << pos;
+    const std::string line = text.substr(pos, end - pos);
+    pos = end + 1;
+    ++count;
+    ASSERT_GE(line.size(), 6u) << line;
+    ASSERT_EQ(line.substr(0, 3), "[w:") << line.substr(0, 80);
+    const int k = line[3] - '0';
+    ASSERT_TRUE(k >= 0 && k < kWorkers && line.substr(4, 2) == "] ") << line.substr(0, 80);
+    const std::string body = line.substr(6);
+    ASSERT_FALSE(final_seen[k]) << "line after the final one of w:" << k;
+    if (next[k] == kLines && with_final) {
+      ASSERT_EQ(body, "w" + std::to_string(k) + " final");
+      final_seen[k] = true;
+      continue;
+    }
+    ASSERT_LT(next[k], kLines) << "extra line of w:" << k << ": " << body.substr(0, 80);
+    ASSERT_TRUE(body == expected_line(k, stream, next[k]))
+        << "w:" << k << " line " << next[k] << " is " << body.substr(0, 80);
+    ++next[k];
+  }
+  for (int k = 0; k < kWorkers; ++k) {
+    EXPECT_EQ(next[k], kLines) << "w:" << k;
+    EXPECT_EQ(final_seen[k], with_final) << "w:" << k;
+  }
+  EXPECT_EQ(count, static_cast<std::size_t>(kWorkers * (kLines + (with_final ? 1 : 0))));
+}
+
+TEST(SupervisePrefix, ConcurrentWorkersGiveWholePrefixedLinesInOrder) {
+  test::TempDir dir;
+  test::write_file(dir / "chatty.py", kChattyWorker);
+  std::vector<ProcessSpec> specs;
+  for (int k = 0; k < kWorkers; ++k)
+    specs.push_back(make_spec("w:" + std::to_string(k),
+                              {kPython, (dir / "chatty.py").string(), std::to_string(k)}));
+  SuperviseOptions options;
+  options.prefix_output = true;
+  options.log_dir = dir / "logs" / "nested";
+  SupervisorProcess sup(dir, specs, options);
+  Outcome out = sup.wait(60s);
+  ASSERT_TRUE(out.finished && out.ok) << out.error << out.log_text;
+  for (int k = 0; k < kWorkers; ++k) ASSERT_EQ(out.workers[k].exit_code, 0) << k;
+
+  expect_prefixed(out.stdout_text, "out", true);
+  expect_prefixed(out.relayed_stderr, "err", false);
+
+  for (int k = 0; k < kWorkers; ++k) {
+    std::size_t raw_size = 0;
+    for (int n = 0; n < kLines; ++n)
+      raw_size += expected_line(k, "out", n).size() + expected_line(k, "err", n).size() + 2;
+    raw_size += ("w" + std::to_string(k) + " final").size();
+    const fs::path log = dir / "logs" / "nested" / ("w-" + std::to_string(k) + ".log");
+    ASSERT_TRUE(fs::exists(log)) << log;
+    EXPECT_EQ(fs::file_size(log), raw_size) << log;
+    // The tail is raw stderr, without prefixes.
+    const std::string last_err = expected_line(k, "err", kLines - 1) + "\n";
+    const std::string& tail = out.workers[k].stderr_tail;
+    ASSERT_GE(tail.size(), last_err.size());
+    EXPECT_EQ(tail.substr(tail.size() - last_err.size()), last_err);
+  }
+}
+
+TEST(SupervisePrefix, TerminatorsFinalLineLogFilesAndTail) {
+  test::TempDir dir;
+  SuperviseOptions options;
+  options.prefix_output = true;
+  options.log_dir = dir / "logs";
+  SupervisorProcess sup(
+      dir,
+      {python_spec(dir, "algo-1:0", "import os\nos.write(1, b'one\\ntwo\\r\\nthree\\rfour')\n"),
+       python_spec(dir, "algo-1:1",
+                   "import os, sys\nos.write(2, b'Traceback\\nValueError: x\\n')\nsys.exit(2)\n")},
+      options);
+  Outcome out = sup.wait();
+  ASSERT_TRUE(out.finished && out.ok) << out.error << out.log_text;
+  EXPECT_EQ(out.exit_code, 2);
+  EXPECT_EQ(out.stdout_text,
+            "[algo-1:0] one\n[algo-1:0] two\r\n[algo-1:0] three\r[algo-1:0] four\n");
+  EXPECT_EQ(out.relayed_stderr, "[algo-1:1] Traceback\n[algo-1:1] ValueError: x\n");
+  EXPECT_EQ(test::read_file(dir / "logs" / "algo-1-0.log"), "one\ntwo\r\nthree\rfour");
+  EXPECT_EQ(test::read_file(dir / "logs" / "algo-1-1.log"), "Traceback\nValueError: x\n");
+  EXPECT_EQ(out.workers[1].stderr_tail, "Traceback\nValueError: x\n");
+}
+
+TEST(SupervisePrefix, LogDirWithoutPrefixRelaysRawAndLogs) {
+  test::TempDir dir;
+  SuperviseOptions options;
+  options.log_dir = dir / "logs";
+  const std::string payload("out\0\xff partial", 13);
+  test::write_file(dir / "payload", payload);
+  SupervisorProcess sup(dir,
+                        {python_spec(dir, "w:0",
+                                     "import os, sys\n"
+                                     "os.write(1, open(sys.argv[1], 'rb').read())\n",
+                                     {(dir / "payload").string()})},
+                        options);
+  Outcome out = sup.wait();
+  ASSERT_TRUE(out.finished && out.ok) << out.error << out.log_text;
+  EXPECT_EQ(out.stdout_text, payload);
+  EXPECT_EQ(test::read_file(dir / "logs" / "w-0.log"), payload);
+}
+
+TEST(SupervisePrefix, UncreatableLogDirIsAnErrorBeforeAnythingStarts) {
+  test::TempDir dir;
+  test::write_file(dir / "file", "x");
+  SuperviseOptions options;
+  options.log_dir = dir / "file" / "logs";
+  SupervisorProcess sup(dir, {make_spec("w0", {"/bin/true"})}, options);
+  Outcome out = sup.wait();
+  ASSERT_TRUE(out.finished) << out.log_text;
+  EXPECT_FALSE(out.ok);
+  EXPECT_EQ(out.error.rfind(
+                "log directory '" + (dir / "file" / "logs").string() + "': cannot create it: ", 0),
+            0u)
+      << out.error;
+}
+
+struct TestPipe {
+  UniqueFd read_end;
+  UniqueFd write_end;
+  TestPipe() {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
+    read_end.reset(fds[0]);
+    write_end.reset(fds[1]);
+  }
+};
+
+// Reads fd until `text` ends with `suffix` or EOF; empty optional on timeout.
+std::optional<std::string> read_until(int fd, const std::string& suffix,
+                                      std::chrono::milliseconds timeout = 10s) {
+  std::string text;
+  const auto deadline = Clock::now() + timeout;
+  while (suffix.empty() || text.size() < suffix.size() ||
+         text.compare(text.size() - suffix.size(), suffix.size(), suffix) != 0) {
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0) return std::nullopt;
+    pollfd p{fd, POLLIN, 0};
+    int r = ::poll(&p, 1, static_cast<int>(left));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return std::nullopt;
+    char buf[65536];
+    ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n == 0) break;  // EOF
+    if (n > 0) text.append(buf, static_cast<std::size_t>(n));
+  }
+  return text;
+}
+
+TEST(SupervisePrefix, CarriageReturnProgressIsRelayedAtOnce) {
+  test::TempDir dir;
+  TestPipe out_pipe, in_pipe;
+  SuperviseOptions options;
+  options.prefix_output = true;
+  Stdio stdio{in_pipe.read_end.get(),
+              out_pipe.write_end.get(),
+              {out_pipe.read_end.get(), in_pipe.write_end.get()}};
+  SupervisorProcess sup(dir,
+                        {python_spec(dir, "w:0",
+                                     "import os\n"
+                                     "os.write(1, b'10%\\r')\n"
+                                     "os.read(0, 3)\n"  // the test's go-ahead
+                                     "os.write(1, b'done\\n')\n")},
+                        options, SupervisorProcess::Mode::kSubreaper, stdio);
+  out_pipe.write_end.reset();
+  in_pipe.read_end.reset();
+  auto progress = read_until(out_pipe.read_end.get(), "\r");
+  ASSERT_TRUE(progress.has_value());
+  EXPECT_EQ(*progress, "[w:0] 10%\r");
+  ASSERT_EQ(::write(in_pipe.write_end.get(), "go\n", 3), 3);
+  auto rest = read_until(out_pipe.read_end.get(), "");  // to EOF
+  ASSERT_TRUE(rest.has_value());
+  EXPECT_EQ(*rest, "[w:0] done\n");
+  Outcome out = sup.wait();
+  ASSERT_TRUE(out.finished && out.ok) << out.error << out.log_text;
+  EXPECT_EQ(out.workers[0].exit_code, 0);
+}
+
+// The worker's writer thread has written 512 KiB when it says "stalled": at most 64 KiB sit in
+// its own pipe and 64 KiB in the test's unread pipe, so smrun holds the rest queued and a
+// blocking relay would be stuck in write(). SIGTERM must still be forwarded.
+constexpr const char* kFloodWorker = R"(
+import os, signal, sys, threading
+fifo = sys.argv[1]
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+out = open(fifo, "w", buffering=1)  # kept open: the test sees no EOF between lines
+def say(text):
+    out.write(text)
+def writer():
+    line = b"x" * 4095 + b"\n"
+    for n in range(1024):
+        if n == 128:
+            say("stalled\n")
+        os.write(1, line)
+threading.Thread(target=writer, daemon=True).start()
+signal.sigwait({signal.SIGTERM})
+say("term\n")
+os._exit(7)
+)";
+
+TEST(SupervisePrefix, StalledStdoutDoesNotStopSignalForwarding) {
+  test::TempDir dir;
+  ReadyFifo fifo(dir / "fifo");
+  TestPipe out_pipe;
+  SuperviseOptions options;
+  options.prefix_output = true;
+  options.grace = std::chrono::seconds(30);
+  Stdio stdio{-1, out_pipe.write_end.get(), {out_pipe.read_end.get()}};
+  SupervisorProcess sup(dir, {python_spec(dir, "w:0", kFloodWorker, {fifo.path().string()})},
+                        options, SupervisorProcess::Mode::kSubreaper, stdio);
+  out_pipe.write_end.reset();
+  ASSERT_TRUE(sup.wait_until_blocked());
+  ASSERT_EQ(fifo.read_line(), "stalled\n");
+  sup.send(SIGTERM);
+  ASSERT_EQ(fifo.read_line(), "term\n");  // forwarded while smrun's stdout is not read
+
+  auto text = read_until(out_pipe.read_end.get(), "", 30s);  // now let it drain, to EOF
+  ASSERT_TRUE(text.has_value());
+  Outcome out = sup.wait();
+  ASSERT_TRUE(out.finished && out.ok) << out.error << out.log_text;
+  EXPECT_EQ(out.workers[0].exit_code, 7);
+  EXPECT_EQ(out.received_signal, SIGTERM);
+  const std::string line = "[w:0] " + std::string(4095, 'x') + "\n";
+  ASSERT_EQ(text->size() % line.size(), 0u);
+  EXPECT_GE(text->size() / line.size(), 128u);
+  for (std::size_t pos = 0; pos < text->size(); pos += line.size())
+    ASSERT_TRUE(text->compare(pos, line.size(), line) == 0) << "at byte " << pos;
+}
+
+TEST(SupervisePrefix, OutputNobodyReadsIsDroppedAfterTheDrainWait) {
+  test::TempDir dir;
+  ReadyFifo fifo(dir / "fifo");
+  TestPipe out_pipe;
+  SuperviseOptions options;
+  options.prefix_output = true;
+  options.grace = std::chrono::seconds(30);
+  Stdio stdio{-1, out_pipe.write_end.get(), {out_pipe.read_end.get()}};
+  SupervisorProcess sup(dir, {python_spec(dir, "w:0", kFloodWorker, {fifo.path().string()})},
+                        options, SupervisorProcess::Mode::kSubreaper, stdio);
+  out_pipe.write_end.reset();
+  ASSERT_TRUE(sup.wait_until_blocked());
+  ASSERT_EQ(fifo.read_line(), "stalled\n");
+  sup.send(SIGTERM);
+  ASSERT_EQ(fifo.read_line(), "term\n");
+  const auto exited = Clock::now();
+  Outcome out = sup.wait(20s);  // never reading out_pipe
+  ASSERT_TRUE(out.finished && out.ok) << out.error << out.log_text;
+  EXPECT_GE(out.ended - exited, 4s);  // the 5 s drain wait, started when the worker was reaped
+  EXPECT_LT(out.ended - exited, 15s);
+  EXPECT_EQ(out.workers[0].exit_code, 7);
+  EXPECT_NE(out.log_text.find("warning worker output still not relayed 5s after the last process "
+                              "ended; dropping it\n"),
+            std::string::npos)
+      << out.log_text;
+}
+
+}  // namespace
+}  // namespace smrun::supervise::testing
