@@ -11,10 +11,12 @@
 #include "smrun/base/exit_code.hpp"
 #include "smrun/base/secrets.hpp"
 #include "smrun/cli/commands.hpp"
+#include "smrun/cli/distributed_run.hpp"
 #include "smrun/cli/job_context.hpp"
 #include "smrun/cli/train_steps.hpp"
 #include "smrun/code/entry_point.hpp"
 #include "smrun/code/submit_dir.hpp"
+#include "smrun/launch/launch_topology.hpp"
 #include "smrun/launch/launch_topology.hpp"
 #include "smrun/launch/process_plan.hpp"
 #include "smrun/pack/pack.hpp"
@@ -164,6 +166,11 @@ int run_train_command(const std::vector<std::string>& args, env::EnvSnapshot pro
   if (auto stopped = stop_if_signalled(ctx, "installing dependencies")) return *stopped;
   if (auto failed = run_install(*plan, ctx, options)) return *failed;
   if (auto stopped = stop_if_signalled(ctx, "starting the user program")) return *stopped;
+
+  auto topology = launch::plan_topology(ctx.training, ctx.process_env);
+  if (!topology) return fail_job(topology.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
+  if (topology->choice.launcher != launch::Launcher::kProcess || topology->num_nodes() > 1)
+    return run_distributed(ctx, *plan, *topology, options);
 
   log_invocation(*plan, ctx);
   auto result = supervise::run_supervised({make_spec(plan->command, *plan, ctx, ctx.hostname)}, options);

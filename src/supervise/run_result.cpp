@@ -7,10 +7,9 @@
 namespace smrun::supervise {
 
 int RunResult::exit_code() const {
-  const bool after_signal = received_signal != 0 && failure_after_signal;
-  if (first_failure && !after_signal && !failure_after_stop)
-    return workers.at(*first_failure).exit.exit_code;
-  if (first_failure && after_signal) return base::exit_code_for_signal(received_signal);
+  // Ranks dying from the teardown a peer's failure caused are not this job's root cause.
+  const bool torn_down_by_peer = stop_reason && failure_after_stop && received_signal == 0;
+  if (first_failure && !torn_down_by_peer) return workers.at(*first_failure).exit.exit_code;
   if (stop_reason) return base::exit_code_for_signal(SIGTERM);
   return base::kExitSuccess;
 }

@@ -249,8 +249,6 @@ TEST(EnvCommandPlan, DryRunDoesNotChmodANonExecutableBinary) {
   ProcessResult r = job.run_env();
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(nlohmann::json::parse(r.out).at("command"), nlohmann::json({"./trainer"}));
-  // Currently FAILS because of smrun: `smrun env` goes through code::build_run_command, which
-  // chmods a non-executable binary (0640 -> 0750) while only planning.
   const auto after = fs::status(job.code_dir() / "trainer").permissions();
   EXPECT_EQ(static_cast<unsigned>(after), static_cast<unsigned>(mode))
       << std::oct << "mode changed from 0" << static_cast<unsigned>(mode) << " to 0"

@@ -153,8 +153,6 @@ INSTANTIATE_TEST_SUITE_P(E2e, ForwardingTest,
 TEST_F(SignalTest, ExitCodeChosenAfterSigtermIsTheVerdict) {
   // The program handles SIGTERM (e.g. checkpoints) and exits 3: smrun reports the program's own
   // code, like any other exit (docs/compatibility.md "Exit code").
-  // Currently FAILS because of smrun: RunResult::exit_code() returns 128 + the received signal
-  // (143) for any failure that follows a forwarded stop signal.
   job.write_code_file("train.py", kForwardingScript);
   auto smrun = start({{"E2E_SIGNAL", "SIGTERM"}, {"E2E_HANDLER_EXIT", "3"}});
   ASSERT_TRUE(wait_for_file(job.scratch() / "ready", 60s))
@@ -197,8 +195,6 @@ TEST_F(SignalTest, IgnoredSigtermIsFollowedBySigkillAfterGrace) {
   const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - sent);
   EXPECT_GE(elapsed.count(), 900) << "SIGKILL came before the grace period ended";
   EXPECT_LE(elapsed.count(), 6000) << "SIGKILL came long after the 1 s grace period";
-  // Currently FAILS because of smrun: it exits 143 (128 + the SIGTERM smrun received, see
-  // RunResult::exit_code) although the program died of the SIGKILL sent after the grace period.
   EXPECT_EQ(result->exit_code, 137) << result->err;
   ASSERT_TRUE(fs::exists(job.failure_file()));
   EXPECT_NE(read_file(job.failure_file()).find("did not exit within the 1s grace period"),

@@ -78,13 +78,13 @@ TEST(RunResultExitCode, FailureBeforeTheSignalKeepsItsCode) {
   EXPECT_EQ(run.exit_code(), 3);
 }
 
-TEST(RunResultExitCode, FailureAfterTheSignalIsTheSignal) {
+TEST(RunResultExitCode, FailureAfterTheSignalKeepsItsCode) {
   RunResult run;
-  run.workers = {worker_with(1)};
+  run.workers = {worker_with(137)};  // ignored SIGINT, SIGKILLed after the grace
   run.first_failure = 0;
   run.received_signal = SIGINT;
   run.failure_after_signal = true;
-  EXPECT_EQ(run.exit_code(), 130);
+  EXPECT_EQ(run.exit_code(), 137);
 }
 
 }  // namespace

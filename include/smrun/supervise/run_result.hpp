@@ -34,12 +34,12 @@ struct RunResult {
   // The first failure came after stop_reason: it is the teardown, not the cause.
   bool failure_after_stop = false;
 
-  // The job verdict:
-  // - the first failure's exit code when it happened before any stop (signal or hook);
-  // - 128 + received_signal when the first failure came after smrun was told to stop;
-  // - 128 + SIGTERM (143) when a hook stopped the run, even if every worker then exited 0:
-  //   the workers were cut short, so the job did not succeed (a multi-host CLI reports the
-  //   cluster's common verdict instead);
+  // The job verdict is the program's own verdict (README "Exit codes"):
+  // - the first failure's exit code (128 + signal when killed), also after a forwarded stop
+  //   signal: a handler that exits 3 gives 3, a program SIGKILLed after the grace gives 137;
+  // - 128 + SIGTERM (143) when only a hook stopped the run (peers failed): the workers were
+  //   cut short, so the job did not succeed even if they exited 0 (a multi-host CLI reports
+  //   the cluster's common verdict instead);
   // - otherwise 0 (including workers that exited 0 after a forwarded stop signal).
   int exit_code() const;
 };

@@ -1,0 +1,223 @@
+#include "smrun/cli/distributed_run.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "smrun/base/exit_code.hpp"
+#include "smrun/cli/channel_hooks.hpp"
+#include "smrun/cli/cluster_settings.hpp"
+#include "smrun/cli/settings.hpp"
+#include "smrun/cli/train_steps.hpp"
+#include "smrun/cluster/address.hpp"
+#include "smrun/launch/distributed_plan.hpp"
+#include "smrun/report/failure_report.hpp"
+#include "smrun/report/outcome_files.hpp"
+
+namespace smrun::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+// "algo-2:5" -> 5; labels without a numeric rank (torchrun, mpirun) -> nullopt.
+std::optional<int> rank_of(const std::string& label) {
+  auto colon = label.rfind(':');
+  if (colon == std::string::npos) return std::nullopt;
+  int rank = 0;
+  const char* b = label.data() + colon + 1;
+  const char* e = label.data() + label.size();
+  auto [ptr, ec] = std::from_chars(b, e, rank);
+  if (ec != std::errc() || ptr != e) return std::nullopt;
+  return rank;
+}
+
+// The message a torchelastic @record error file carries ("ValueError: bad lr"), if any.
+struct ErrorFileInfo {
+  std::string message;
+  std::string callstack;
+};
+std::optional<ErrorFileInfo> read_error_file(const fs::path& path) {
+  if (path.empty()) return std::nullopt;
+  std::ifstream in(path);
+  if (!in) return std::nullopt;
+  auto doc = nlohmann::json::parse(in, nullptr, false);
+  if (doc.is_discarded() || !doc.contains("message")) return std::nullopt;
+  ErrorFileInfo info;
+  const auto& m = doc["message"];
+  if (m.is_string()) {
+    info.message = m.get<std::string>();
+  } else if (m.is_object()) {
+    if (m.contains("message") && m["message"].is_string()) info.message = m["message"].get<std::string>();
+    if (m.contains("extraInfo") && m["extraInfo"].is_object() && m["extraInfo"].contains("py_callstack") &&
+        m["extraInfo"]["py_callstack"].is_string())
+      info.callstack = m["extraInfo"]["py_callstack"].get<std::string>();
+  }
+  if (info.message.empty()) return std::nullopt;
+  return info;
+}
+
+struct RunContext {
+  const JobContext& ctx;
+  const launch::DistributedPlan& plan;
+};
+
+std::size_t worker_index(const launch::DistributedPlan& plan, const std::string& label) {
+  for (std::size_t i = 0; i < plan.processes.size(); ++i)
+    if (plan.processes[i].label == label) return i;
+  return plan.processes.size();
+}
+
+cluster::FailureRecord describe_worker(const RunContext& rc, const supervise::WorkerResult& w) {
+  cluster::FailureRecord record;
+  record.host = rc.ctx.hostname;
+  record.rank = rank_of(w.label);
+  record.exit_code = w.exit.exit_code;
+  record.signal = w.exit.signal;
+  record.unix_ms = cluster::unix_ms_now();
+  std::size_t i = worker_index(rc.plan, w.label);
+  std::optional<ErrorFileInfo> info;
+  if (i < rc.plan.error_files.size()) info = read_error_file(rc.plan.error_files[i]);
+  record.message = w.exec_failed ? w.exec_error
+                                 : (info ? info->message : report::exception_line(w.stderr_tail));
+  record.message = report::scrub_secrets(record.message, rc.ctx.secret_values);
+  return record;
+}
+
+cluster::LocalVerdict local_verdict(const RunContext& rc, const supervise::RunResult& result) {
+  cluster::LocalVerdict v;
+  v.exit_code = result.exit_code();
+  if (v.exit_code != 0 && result.first_failure)
+    v.failure = describe_worker(rc, result.workers[*result.first_failure]);
+  return v;
+}
+
+std::string failure_text(const RunContext& rc, const supervise::RunResult& result,
+                         const cluster::FailureRecord& root, const std::string& program,
+                         const supervise::SuperviseOptions& options) {
+  if (!root.rank && root.signal == 0 && root.exit_code == base::kExitCluster)
+    return fmt::format("ClusterError: {}\n", root.message);
+  report::FailureFacts facts;
+  facts.host = root.host;
+  facts.rank = root.rank;
+  facts.program = program;
+  facts.exit_code = root.exit_code;
+  facts.signal = root.signal;
+  facts.grace_seconds = static_cast<int>(options.grace.count());
+  if (!root.message.empty()) facts.error_detail = root.message;
+  // Local root cause: add what only this host knows (stderr tail, error-file callstack).
+  if (root.host == rc.ctx.hostname && result.first_failure) {
+    const auto& w = result.workers[*result.first_failure];
+    facts.stderr_tail = w.stderr_tail;
+    facts.core_dumped = w.exit.core_dumped;
+    facts.killed_after_grace = result.killed_after_grace;
+    facts.received_signal = result.received_signal;
+    std::size_t i = worker_index(rc.plan, w.label);
+    if (i < rc.plan.error_files.size())
+      if (auto info = read_error_file(rc.plan.error_files[i]); info && !info->callstack.empty())
+        facts.stderr_tail = info->callstack + "\n" + info->message + "\n\n" + w.stderr_tail;
+  }
+  if (!root.rank && root.signal != 0) return fmt::format("Stopped: {}\n", root.message);
+  return report::compose_failure_report(facts);
+}
+
+fs::path make_error_dir() {
+  fs::path dir = fs::temp_directory_path() / fmt::format("smrun-{}", ::getpid());
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  return dir;
+}
+
+}  // namespace
+
+int run_distributed(const JobContext& ctx, const launch::ProcessPlan& single,
+                    const launch::LaunchTopology& topology, supervise::SuperviseOptions options) {
+  for (const auto& note : topology.notes) spdlog::info("{}", note);
+  spdlog::info("launcher {}: {} host(s) x {} process(es), this host {} is node {}{}",
+               launch::launcher_name(topology.choice.launcher), topology.num_nodes(),
+               topology.nproc_per_node, topology.current_host, topology.node_rank,
+               topology.is_master ? " (master)" : "");
+
+  std::unique_ptr<cluster::ControlChannel> channel;
+  cluster::ClusterConfig ccfg;
+  if (topology.num_nodes() > 1) {
+    auto cfg = read_cluster_config(ctx.process_env, topology, launch::torchelastic_run_id(ctx.training));
+    if (!cfg) return fail_job(cfg.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
+    ccfg = *cfg;
+    spdlog::info("waiting for {} host(s) on the control channel (master {}, port {})",
+                 topology.num_nodes(), ccfg.master_host, ccfg.port);
+    auto joined = cluster::ControlChannel::join(ccfg);
+    if (!joined) return fail_job(joined.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
+    channel = std::move(*joined);
+    spdlog::info("all {} hosts joined", topology.num_nodes());
+  }
+
+  launch::PlanInputs inputs;
+  inputs.training = &ctx.training;
+  inputs.process_env = &ctx.process_env;
+  inputs.process = &single;
+  inputs.error_dir = make_error_dir();
+  if (topology.resolve_master_addr) {
+    auto addr = cluster::resolve_host(topology.master_host, 0, ccfg.address_overrides);
+    if (!addr)
+      return fail_job(base::Error(base::ErrorKind::kCluster,
+                                  "cannot resolve master " + topology.master_host + ": " + addr.error().message),
+                      &ctx.paths, ctx.hostname, ctx.secret_values);
+    inputs.master_addr_ip = addr->text;
+  }
+  auto plan = launch::make_distributed_plan(topology, inputs);
+  if (!plan) return fail_job(plan.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
+  for (const auto& note : plan->notes) spdlog::info("{}", note);
+  for (const auto& file : plan->error_files) {
+    std::error_code ec;
+    if (!file.empty()) fs::create_directories(file.parent_path(), ec);
+  }
+
+  RunContext rc{ctx, *plan};
+  std::optional<ChannelHooks> hooks;
+  if (channel)
+    hooks.emplace(*channel, ctx.hostname,
+                  [&rc](const supervise::WorkerResult& w) { return describe_worker(rc, w); });
+  options.hooks = hooks ? &*hooks : nullptr;
+  options.prefix_output = topology.world_size() > 1;
+  if (auto v = env::lookup(ctx.process_env, "SMRUN_LOG_PREFIX")) {
+    auto on = parse_switch("SMRUN_LOG_PREFIX", *v);
+    if (!on) return fail_job(on.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
+    options.prefix_output = *on;
+  }
+  if (auto v = env::lookup(ctx.process_env, "SMRUN_RANK_LOG_DIR"); v && !v->empty()) options.log_dir = *v;
+
+  spdlog::info("Invoking user script: {}", redacted_command(single, ctx));
+  auto result = supervise::run_supervised(plan->processes, options);
+  if (!result) return fail_job(result.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
+
+  cluster::LocalVerdict local = local_verdict(rc, *result);
+  cluster::JobVerdict verdict;
+  if (channel) {
+    auto finished = channel->finish(local);
+    if (!finished) return fail_job(finished.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
+    verdict = *finished;
+  } else {
+    verdict.exit_code = local.exit_code;
+    verdict.failure = local.failure;
+  }
+
+  if (verdict.exit_code == 0) return pack_and_succeed(ctx);
+  cluster::FailureRecord root = verdict.failure.value_or(cluster::FailureRecord{
+      ctx.hostname, std::nullopt, verdict.exit_code, 0, "the job failed", cluster::unix_ms_now()});
+  std::string text = report::scrub_secrets(failure_text(rc, *result, root, single.entry_point, options),
+                                           ctx.secret_values);
+  spdlog::error("Reporting training FAILURE");
+  spdlog::error("{}", text.substr(0, text.find('\n')));
+  if (auto written = report::write_failure_file(ctx.paths.failure_file, text); !written)
+    spdlog::error("{}", written.error().message);
+  spdlog::error("Encountered exit_code {}", verdict.exit_code);
+  return verdict.exit_code;
+}
+
+}  // namespace smrun::cli
