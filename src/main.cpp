@@ -1,3 +1,5 @@
 #include "smrun/cli/main.hpp"
 
-int main(int argc, char** argv) { return smrun::cli::run_main(argc, argv); }
+int main(int argc, char** argv) {
+  return smrun::cli::run_main(argc, argv);
+}

@@ -6,7 +6,8 @@
 
 namespace smrun::cli {
 
-supervise::HookAction ChannelHooks::to_action(const std::vector<cluster::ClusterEvent>& events) const {
+supervise::HookAction ChannelHooks::to_action(
+    const std::vector<cluster::ClusterEvent>& events) const {
   for (const auto& event : events) {
     if (event.kind != cluster::ClusterEvent::Kind::kAbort) continue;
     const std::string reason = cluster::describe(event.failure);
@@ -20,7 +21,9 @@ supervise::HookAction ChannelHooks::on_ready(int fd, short revents) {
   return to_action(m_channel.on_ready(fd, revents));
 }
 
-supervise::HookAction ChannelHooks::on_tick() { return to_action(m_channel.tick()); }
+supervise::HookAction ChannelHooks::on_tick() {
+  return to_action(m_channel.tick());
+}
 
 void ChannelHooks::on_worker_failed(const supervise::WorkerResult& worker) {
   m_channel.report_failure(m_describe(worker));

@@ -13,10 +13,12 @@ base::Expected<long long> int_setting(const env::EnvSnapshot& env, const char* n
   if (!value) return fallback;
   long long n = 0;
   auto [ptr, ec] = std::from_chars(value->data(), value->data() + value->size(), n);
-  if (value->empty() || ec != std::errc() || ptr != value->data() + value->size() || n < lo || n > hi)
+  if (value->empty() || ec != std::errc() || ptr != value->data() + value->size() || n < lo ||
+      n > hi)
     return base::fail(base::ErrorKind::kConfig, std::string("environment variable ") + name + "='" +
                                                     *value + "': expected an integer from " +
-                                                    std::to_string(lo) + " to " + std::to_string(hi));
+                                                    std::to_string(lo) + " to " +
+                                                    std::to_string(hi));
   return n;
 }
 
@@ -32,7 +34,8 @@ base::Expected<cluster::ClusterConfig> read_cluster_config(const env::EnvSnapsho
   cfg.hosts = topology.hosts;
   cfg.current_host = topology.current_host;
   cfg.master_host = topology.master_host;
-  if (auto token = env::lookup(env, "SMRUN_CLUSTER_TOKEN"); token && !token->empty()) cfg.token = *token;
+  if (auto token = env::lookup(env, "SMRUN_CLUSTER_TOKEN"); token && !token->empty())
+    cfg.token = *token;
 
   auto port = int_setting(env, "SMRUN_CONTROL_PORT", 1, 65535, cluster::kDefaultControlPort);
   if (!port) return base::Unexpected(port.error());
@@ -41,12 +44,14 @@ base::Expected<cluster::ClusterConfig> read_cluster_config(const env::EnvSnapsho
                           std::chrono::duration_cast<seconds>(cluster::kDefaultHostWait).count());
   if (!wait) return base::Unexpected(wait.error());
   cfg.host_wait = seconds(*wait);
-  auto heartbeat = int_setting(env, "SMRUN_HEARTBEAT_TIMEOUT_SECONDS", 1, 3600,
-                               std::chrono::duration_cast<seconds>(cluster::kDefaultHeartbeatTimeout).count());
+  auto heartbeat =
+      int_setting(env, "SMRUN_HEARTBEAT_TIMEOUT_SECONDS", 1, 3600,
+                  std::chrono::duration_cast<seconds>(cluster::kDefaultHeartbeatTimeout).count());
   if (!heartbeat) return base::Unexpected(heartbeat.error());
   cfg.heartbeat_timeout = seconds(*heartbeat);
-  auto verdict = int_setting(env, "SMRUN_VERDICT_WAIT_SECONDS", 1, 86400,
-                             std::chrono::duration_cast<seconds>(cluster::kDefaultVerdictWait).count());
+  auto verdict =
+      int_setting(env, "SMRUN_VERDICT_WAIT_SECONDS", 1, 86400,
+                  std::chrono::duration_cast<seconds>(cluster::kDefaultVerdictWait).count());
   if (!verdict) return base::Unexpected(verdict.error());
   cfg.verdict_wait = seconds(*verdict);
 

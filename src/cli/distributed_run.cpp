@@ -3,12 +3,12 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <charconv>
 #include <filesystem>
-#include <fmt/format.h>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include "smrun/base/exit_code.hpp"
 #include "smrun/cli/channel_hooks.hpp"
@@ -53,9 +53,10 @@ std::optional<ErrorFileInfo> read_error_file(const fs::path& path) {
   if (m.is_string()) {
     info.message = m.get<std::string>();
   } else if (m.is_object()) {
-    if (m.contains("message") && m["message"].is_string()) info.message = m["message"].get<std::string>();
-    if (m.contains("extraInfo") && m["extraInfo"].is_object() && m["extraInfo"].contains("py_callstack") &&
-        m["extraInfo"]["py_callstack"].is_string())
+    if (m.contains("message") && m["message"].is_string())
+      info.message = m["message"].get<std::string>();
+    if (m.contains("extraInfo") && m["extraInfo"].is_object() &&
+        m["extraInfo"].contains("py_callstack") && m["extraInfo"]["py_callstack"].is_string())
       info.callstack = m["extraInfo"]["py_callstack"].get<std::string>();
   }
   if (info.message.empty()) return std::nullopt;
@@ -83,8 +84,8 @@ cluster::FailureRecord describe_worker(const RunContext& rc, const supervise::Wo
   std::size_t i = worker_index(rc.plan, w.label);
   std::optional<ErrorFileInfo> info;
   if (i < rc.plan.error_files.size()) info = read_error_file(rc.plan.error_files[i]);
-  record.message = w.exec_failed ? w.exec_error
-                                 : (info ? info->message : report::exception_line(w.stderr_tail));
+  record.message =
+      w.exec_failed ? w.exec_error : (info ? info->message : report::exception_line(w.stderr_tail));
   record.message = report::scrub_secrets(record.message, rc.ctx.secret_values);
   return record;
 }
@@ -146,7 +147,8 @@ int run_distributed(const JobContext& ctx, const launch::ProcessPlan& single,
   std::unique_ptr<cluster::ControlChannel> channel;
   cluster::ClusterConfig ccfg;
   if (topology.num_nodes() > 1) {
-    auto cfg = read_cluster_config(ctx.process_env, topology, launch::torchelastic_run_id(ctx.training));
+    auto cfg =
+        read_cluster_config(ctx.process_env, topology, launch::torchelastic_run_id(ctx.training));
     if (!cfg) return fail_job(cfg.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
     ccfg = *cfg;
     spdlog::info("waiting for {} host(s) on the control channel (master {}, port {})",
@@ -165,9 +167,10 @@ int run_distributed(const JobContext& ctx, const launch::ProcessPlan& single,
   if (topology.resolve_master_addr) {
     auto addr = cluster::resolve_host(topology.master_host, 0, ccfg.address_overrides);
     if (!addr)
-      return fail_job(base::Error(base::ErrorKind::kCluster,
-                                  "cannot resolve master " + topology.master_host + ": " + addr.error().message),
-                      &ctx.paths, ctx.hostname, ctx.secret_values);
+      return fail_job(
+          base::Error(base::ErrorKind::kCluster, "cannot resolve master " + topology.master_host +
+                                                     ": " + addr.error().message),
+          &ctx.paths, ctx.hostname, ctx.secret_values);
     inputs.master_addr_ip = addr->text;
   }
   auto plan = launch::make_distributed_plan(topology, inputs);
@@ -190,7 +193,8 @@ int run_distributed(const JobContext& ctx, const launch::ProcessPlan& single,
     if (!on) return fail_job(on.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
     options.prefix_output = *on;
   }
-  if (auto v = env::lookup(ctx.process_env, "SMRUN_RANK_LOG_DIR"); v && !v->empty()) options.log_dir = *v;
+  if (auto v = env::lookup(ctx.process_env, "SMRUN_RANK_LOG_DIR"); v && !v->empty())
+    options.log_dir = *v;
 
   spdlog::info("Invoking user script: {}", redacted_command(single, ctx));
   auto result = supervise::run_supervised(plan->processes, options);
@@ -210,8 +214,8 @@ int run_distributed(const JobContext& ctx, const launch::ProcessPlan& single,
   if (verdict.exit_code == 0) return pack_and_succeed(ctx);
   cluster::FailureRecord root = verdict.failure.value_or(cluster::FailureRecord{
       ctx.hostname, std::nullopt, verdict.exit_code, 0, "the job failed", cluster::unix_ms_now()});
-  std::string text = report::scrub_secrets(failure_text(rc, *result, root, single.entry_point, options),
-                                           ctx.secret_values);
+  std::string text = report::scrub_secrets(
+      failure_text(rc, *result, root, single.entry_point, options), ctx.secret_values);
   spdlog::error("Reporting training FAILURE");
   spdlog::error("{}", text.substr(0, text.find('\n')));
   if (auto written = report::write_failure_file(ctx.paths.failure_file, text); !written)

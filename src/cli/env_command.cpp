@@ -19,9 +19,12 @@ namespace {
 
 const char* kind_label(code::EntryPointKind kind) {
   switch (kind) {
-    case code::EntryPointKind::kPythonProgram: return "python_program";
-    case code::EntryPointKind::kPythonPackage: return "python_package";
-    case code::EntryPointKind::kCommand: return "command";
+    case code::EntryPointKind::kPythonProgram:
+      return "python_program";
+    case code::EntryPointKind::kPythonPackage:
+      return "python_package";
+    case code::EntryPointKind::kCommand:
+      return "command";
   }
   return "command";
 }
@@ -30,8 +33,10 @@ const char* kind_label(code::EntryPointKind kind) {
 std::string shell_quote(const std::string& s) {
   std::string out = "'";
   for (char c : s) {
-    if (c == '\'') out += "'\\''";
-    else out += c;
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out += c;
   }
   return out + "'";
 }
@@ -42,12 +47,23 @@ std::string dotenv_quote(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {
     switch (c) {
-      case '\\': out += "\\\\"; break;
-      case '"': out += "\\\""; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '$': out += "\\$"; break;
-      default: out += c;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '$':
+        out += "\\$";
+        break;
+      default:
+        out += c;
     }
   }
   return out + "\"";
@@ -57,7 +73,8 @@ std::string dotenv_quote(const std::string& s) {
 
 int run_env_command(const std::vector<std::string>& args, env::EnvSnapshot process_env) {
   cxxopts::Options parser("smrun env", "Print what `smrun train` would run, without running it");
-  parser.add_options()("f,format", "json, dotenv or shell", cxxopts::value<std::string>()->default_value("json"))(
+  parser.add_options()("f,format", "json, dotenv or shell",
+                       cxxopts::value<std::string>()->default_value("json"))(
       "show-secrets", "print secret-looking values instead of ****")("h,help", "show this help");
   std::vector<std::string> argv_store{"smrun env"};
   argv_store.insert(argv_store.end(), args.begin(), args.end());
@@ -96,7 +113,8 @@ int run_env_command(const std::vector<std::string>& args, env::EnvSnapshot proce
   std::vector<std::string> command;
   std::optional<std::vector<std::string>> install;
   std::string kind;
-  if (auto plan = launch::make_process_plan(shown, ctx.process_env, code_dir_for_dry_run(ctx), /*dry_run=*/true)) {
+  if (auto plan = launch::make_process_plan(shown, ctx.process_env, code_dir_for_dry_run(ctx),
+                                            /*dry_run=*/true)) {
     command = plan->command;
     install = plan->install_command;
     kind = kind_label(plan->kind);
@@ -114,8 +132,10 @@ int run_env_command(const std::vector<std::string>& args, env::EnvSnapshot proce
     out["cwd"] = ctx.paths.code.string();
     out["entry_point"] = shown.user_entry_point ? nlohmann::ordered_json(*shown.user_entry_point)
                                                 : nlohmann::ordered_json(nullptr);
-    out["entry_point_kind"] = kind.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(kind);
-    out["install_command"] = install ? nlohmann::ordered_json(*install) : nlohmann::ordered_json(nullptr);
+    out["entry_point_kind"] =
+        kind.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(kind);
+    out["install_command"] =
+        install ? nlohmann::ordered_json(*install) : nlohmann::ordered_json(nullptr);
     out["launcher"] = "process";
     out["current_host"] = ctx.job.resource.current_host;
     out["hosts"] = ctx.job.resource.hosts;

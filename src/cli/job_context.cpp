@@ -26,7 +26,8 @@ void collect_secret_values(const config::PyDict& dict, std::vector<std::string>&
 
 base::Unexpected<JobContextError> context_error(base::Error e, std::optional<config::MlPaths> paths,
                                                 std::string host) {
-  return base::Unexpected<JobContextError>(JobContextError{std::move(e), std::move(paths), std::move(host)});
+  return base::Unexpected<JobContextError>(
+      JobContextError{std::move(e), std::move(paths), std::move(host)});
 }
 
 }  // namespace

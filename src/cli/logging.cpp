@@ -1,10 +1,10 @@
 #include "smrun/cli/logging.hpp"
 
-#include <charconv>
-#include <memory>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <charconv>
+#include <memory>
 
 namespace smrun::cli {
 namespace {
@@ -17,12 +17,23 @@ class PythonLevelFlag final : public spdlog::custom_flag_formatter {
     const char* name = "INFO    ";
     switch (msg.level) {
       case spdlog::level::trace:
-      case spdlog::level::debug: name = "DEBUG   "; break;
-      case spdlog::level::info: name = "INFO    "; break;
-      case spdlog::level::warn: name = "WARNING "; break;
-      case spdlog::level::err: name = "ERROR   "; break;
-      case spdlog::level::critical: name = "CRITICAL"; break;
-      default: break;
+      case spdlog::level::debug:
+        name = "DEBUG   ";
+        break;
+      case spdlog::level::info:
+        name = "INFO    ";
+        break;
+      case spdlog::level::warn:
+        name = "WARNING ";
+        break;
+      case spdlog::level::err:
+        name = "ERROR   ";
+        break;
+      case spdlog::level::critical:
+        name = "CRITICAL";
+        break;
+      default:
+        break;
     }
     dest.append(name, name + 8);
   }
@@ -34,8 +45,8 @@ class PythonLevelFlag final : public spdlog::custom_flag_formatter {
 }  // namespace
 
 void setup_logging() {
-  auto logger = std::make_shared<spdlog::logger>(
-      "smrun", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  auto logger =
+      std::make_shared<spdlog::logger>("smrun", std::make_shared<spdlog::sinks::stderr_sink_mt>());
   auto formatter = std::make_unique<spdlog::pattern_formatter>();
   formatter->add_flag<PythonLevelFlag>('*').set_pattern("%Y-%m-%d %H:%M:%S,%e smrun %* %v");
   logger->set_formatter(std::move(formatter));
@@ -54,12 +65,18 @@ bool apply_python_log_level(const config::PyValue& level) {
   }
   if (!n) return false;
   spdlog::level::level_enum l = spdlog::level::info;
-  if (*n <= 0) l = spdlog::level::trace;
-  else if (*n <= 10) l = spdlog::level::debug;
-  else if (*n <= 20) l = spdlog::level::info;
-  else if (*n <= 30) l = spdlog::level::warn;
-  else if (*n <= 40) l = spdlog::level::err;
-  else l = spdlog::level::critical;
+  if (*n <= 0)
+    l = spdlog::level::trace;
+  else if (*n <= 10)
+    l = spdlog::level::debug;
+  else if (*n <= 20)
+    l = spdlog::level::info;
+  else if (*n <= 30)
+    l = spdlog::level::warn;
+  else if (*n <= 40)
+    l = spdlog::level::err;
+  else
+    l = spdlog::level::critical;
   spdlog::set_level(l);
   return true;
 }

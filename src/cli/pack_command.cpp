@@ -12,9 +12,11 @@ namespace smrun::cli {
 
 int run_pack_command(const std::vector<std::string>& args, const env::EnvSnapshot&) {
   cxxopts::Options parser("smrun pack", "Pack DIR's contents into OUT as a parallel-gzipped tar");
-  parser.add_options()("l,level", "compression level 1-12", cxxopts::value<int>()->default_value("6"))(
-      "t,threads", "compression threads (0 = all cores)", cxxopts::value<unsigned>()->default_value("0"))(
-      "h,help", "show this help")("paths", "DIR OUT", cxxopts::value<std::vector<std::string>>());
+  parser.add_options()("l,level", "compression level 1-12",
+                       cxxopts::value<int>()->default_value("6"))(
+      "t,threads", "compression threads (0 = all cores)",
+      cxxopts::value<unsigned>()->default_value("0"))("h,help", "show this help")(
+      "paths", "DIR OUT", cxxopts::value<std::vector<std::string>>());
   parser.parse_positional({"paths"});
   parser.positional_help("DIR OUT");
   std::vector<std::string> argv_store{"smrun pack"};

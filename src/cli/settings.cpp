@@ -11,9 +11,10 @@ base::Expected<long long> parse_int(const std::string& name, const std::string& 
   long long n = 0;
   auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
   if (value.empty() || ec != std::errc() || ptr != value.data() + value.size() || n < lo || n > hi)
-    return base::fail(base::ErrorKind::kConfig,
-                      "environment variable " + name + "='" + value + "': expected an integer from " +
-                          std::to_string(lo) + " to " + std::to_string(hi));
+    return base::fail(base::ErrorKind::kConfig, "environment variable " + name + "='" + value +
+                                                    "': expected an integer from " +
+                                                    std::to_string(lo) + " to " +
+                                                    std::to_string(hi));
   return n;
 }
 

@@ -17,7 +17,6 @@
 #include "smrun/code/entry_point.hpp"
 #include "smrun/code/submit_dir.hpp"
 #include "smrun/launch/launch_topology.hpp"
-#include "smrun/launch/launch_topology.hpp"
 #include "smrun/launch/process_plan.hpp"
 #include "smrun/pack/pack.hpp"
 #include "smrun/report/failure_report.hpp"
@@ -63,8 +62,7 @@ std::optional<int> run_install(const launch::ProcessPlan& plan, const JobContext
   spdlog::info("Installing dependencies: {}", display_command(*plan.install_command));
   auto result = supervise::run_supervised(
       {make_spec(*plan.install_command, plan, ctx, ctx.hostname + ":install")}, options);
-  if (!result)
-    return fail_job(result.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
+  if (!result) return fail_job(result.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
   if (result->exit_code() == 0) {
     if (result->received_signal == 0) return std::nullopt;
     // pip finished, but the platform asked us to stop meanwhile: do not start training.
@@ -74,10 +72,10 @@ std::optional<int> run_install(const launch::ProcessPlan& plan, const JobContext
     return base::exit_code_for_signal(result->received_signal);
   }
   const supervise::WorkerResult& w = result->workers.front();
-  std::string why = w.exec_failed ? w.exec_error
-                                  : fmt::format("{} failed with exit code {}",
-                                                display_command(*plan.install_command),
-                                                result->exit_code());
+  std::string why = w.exec_failed
+                        ? w.exec_error
+                        : fmt::format("{} failed with exit code {}",
+                                      display_command(*plan.install_command), result->exit_code());
   if (result->received_signal != 0)
     why += fmt::format(" (interrupted by {})", supervise::signal_name(result->received_signal));
   int code = fail_job(base::Error(base::ErrorKind::kInstall, why), &ctx.paths, ctx.hostname,
@@ -111,7 +109,8 @@ int report_run_failure(const supervise::RunResult& result, const launch::Process
   spdlog::error("Reporting training FAILURE");
   spdlog::error("{}", text.substr(0, text.find('\n')));
   auto written = report::write_failure_file(ctx.paths.failure_file, text);
-  if (!written) spdlog::error("{}", written.error().message);
+  if (!written)
+    spdlog::error("{}", written.error().message);
   else if (!*written)
     spdlog::info("{} already exists (written by the user program); leaving it as it is",
                  ctx.paths.failure_file.string());
@@ -156,8 +155,9 @@ int run_train_command(const std::vector<std::string>& args, env::EnvSnapshot pro
     int code = fail_job(plan.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
     // A command entry point that is simply not there exits like a shell would: 127.
     const std::string entry = *ctx.training.user_entry_point;
-    bool missing = code::classify_entry_point(entry, ctx.paths.code) == code::EntryPointKind::kCommand &&
-                   !code::command_entry_point_exists(entry, ctx.paths.code);
+    bool missing =
+        code::classify_entry_point(entry, ctx.paths.code) == code::EntryPointKind::kCommand &&
+        !code::command_entry_point_exists(entry, ctx.paths.code);
     return missing ? base::kExitNotFound : code;
   }
 
@@ -173,7 +173,8 @@ int run_train_command(const std::vector<std::string>& args, env::EnvSnapshot pro
     return run_distributed(ctx, *plan, *topology, options);
 
   log_invocation(*plan, ctx);
-  auto result = supervise::run_supervised({make_spec(plan->command, *plan, ctx, ctx.hostname)}, options);
+  auto result =
+      supervise::run_supervised({make_spec(plan->command, *plan, ctx, ctx.hostname)}, options);
   if (!result) return fail_job(result.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
   if (result->exit_code() != 0) return report_run_failure(*result, *plan, ctx, options);
   // The program succeeded: a stop signal now must not cost the model, so packing still runs

@@ -26,8 +26,8 @@ std::string display_command(const std::vector<std::string>& argv) {
 }
 
 std::string redacted_command(const launch::ProcessPlan& plan, const JobContext& ctx) {
-  std::vector<std::string> argv(plan.command.begin(),
-                                plan.command.end() - static_cast<long>(ctx.training.user_args.size()));
+  std::vector<std::string> argv(
+      plan.command.begin(), plan.command.end() - static_cast<long>(ctx.training.user_args.size()));
   argv.insert(argv.end(), ctx.display.user_args.begin(), ctx.display.user_args.end());
   return display_command(argv);
 }
@@ -50,12 +50,14 @@ int fail_job(const base::Error& error, const config::MlPaths* paths, const std::
 std::optional<int> stop_if_signalled(const JobContext& ctx, std::string_view next_step) {
   int sig = supervise::take_pending_stop_signal();
   if (sig == 0) return std::nullopt;
-  base::Error error(base::ErrorKind::kInternal,
-                    fmt::format("received {} before {}; stopping", supervise::signal_name(sig), next_step));
+  base::Error error(
+      base::ErrorKind::kInternal,
+      fmt::format("received {} before {}; stopping", supervise::signal_name(sig), next_step));
   const std::string text = report::compose_error_report(error, ctx.hostname);
   spdlog::error("Reporting training FAILURE");
   spdlog::error("{}", error.message);
-  if (auto written = report::write_failure_file(ctx.paths.failure_file, "Stopped: " + text); !written)
+  if (auto written = report::write_failure_file(ctx.paths.failure_file, "Stopped: " + text);
+      !written)
     spdlog::error("{}", written.error().message);
   return base::exit_code_for_signal(sig);
 }
@@ -68,7 +70,8 @@ int pack_and_succeed(const JobContext& ctx) {
     auto t0 = std::chrono::steady_clock::now();
     auto packed = pack::pack_directory(ctx.paths.model, archive, options);
     if (!packed) return fail_job(packed.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - t0);
     spdlog::info("Packed {} ({} files, {} bytes -> {} bytes) in {} ms", archive.string(),
                  packed->files, packed->bytes_in, packed->bytes_out, ms.count());
   }

@@ -27,13 +27,14 @@ std::string type_error(const std::string& file, const std::string& path, const c
 base::Expected<std::string> get_string(const PyValue& obj, const std::string& key,
                                        const std::string& file, const std::string& path) {
   const PyValue* v = obj.find(key);
-  if (v == nullptr) return fail(ErrorKind::kConfig, file + ": " + path + ": required field missing");
+  if (v == nullptr)
+    return fail(ErrorKind::kConfig, file + ": " + path + ": required field missing");
   if (!v->is_str()) return fail(ErrorKind::kConfig, type_error(file, path, "a string", *v));
   return v->as_str();
 }
 
-base::Status get_optional_string(const PyValue& obj, const std::string& key, const std::string& file,
-                                 std::string& out) {
+base::Status get_optional_string(const PyValue& obj, const std::string& key,
+                                 const std::string& file, std::string& out) {
   const PyValue* v = obj.find(key);
   if (v == nullptr) return {};
   if (!v->is_str()) return fail(ErrorKind::kConfig, type_error(file, "$." + key, "a string", *v));
@@ -120,13 +121,15 @@ base::Expected<ResourceConfig> parse_resource_config(const PyValue& doc, const s
   for (auto [key, field] : {std::pair{"current_instance_type", &rc.current_instance_type},
                             std::pair{"current_group_name", &rc.current_group_name},
                             std::pair{"network_interface_name", &rc.network_interface_name}}) {
-    if (auto st = get_optional_string(doc, key, file, *field); !st) return base::Unexpected(st.error());
+    if (auto st = get_optional_string(doc, key, file, *field); !st)
+      return base::Unexpected(st.error());
   }
 
   if (const PyValue* topo = doc.find("topology"); topo != nullptr && !topo->is_none())
     rc.topology = *topo;
 
-  if (const PyValue* groups = doc.find("instance_groups"); groups != nullptr && !groups->is_none()) {
+  if (const PyValue* groups = doc.find("instance_groups");
+      groups != nullptr && !groups->is_none()) {
     if (!groups->is_list())
       return fail(ErrorKind::kConfig, type_error(file, "$.instance_groups", "a list", *groups));
     const PyList& list = groups->as_list();
@@ -151,7 +154,8 @@ base::Expected<ResourceConfig> parse_resource_config(const PyValue& doc, const s
   return rc;
 }
 
-base::Expected<CheckpointConfig> parse_checkpoint_config(const PyValue& doc, const std::string& file) {
+base::Expected<CheckpointConfig> parse_checkpoint_config(const PyValue& doc,
+                                                         const std::string& file) {
   if (!doc.is_dict()) return fail(ErrorKind::kConfig, type_error(file, "$", "a JSON object", doc));
   CheckpointConfig cc;
   std::string local;
@@ -159,7 +163,8 @@ base::Expected<CheckpointConfig> parse_checkpoint_config(const PyValue& doc, con
     return base::Unexpected(st.error());
   if (!local.empty()) cc.local_path = local;
   if (const PyValue* s3 = doc.find("S3Uri"); s3 != nullptr) {
-    if (!s3->is_str()) return fail(ErrorKind::kConfig, type_error(file, "$.S3Uri", "a string", *s3));
+    if (!s3->is_str())
+      return fail(ErrorKind::kConfig, type_error(file, "$.S3Uri", "a string", *s3));
     cc.s3_uri = s3->as_str();
   }
   return cc;

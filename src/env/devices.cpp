@@ -3,13 +3,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/process.hpp>
 #include <charconv>
 #include <chrono>
 #include <filesystem>
 #include <future>
-#include <spdlog/spdlog.h>
 #include <sstream>
 
 #include "smrun/config/py_json.hpp"
@@ -23,7 +23,8 @@ namespace bp = boost::process;
 constexpr auto kToolTimeout = std::chrono::seconds(15);
 
 std::string resolve_on_path(const EnvSnapshot& env, std::string_view name) {
-  auto path = lookup(env, "PATH").value_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  auto path =
+      lookup(env, "PATH").value_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
   std::stringstream ss(path);
   std::string dir;
   while (std::getline(ss, dir, ':')) {
@@ -38,11 +39,12 @@ std::string resolve_on_path(const EnvSnapshot& env, std::string_view name) {
 }
 
 // Runs a tool and returns its stdout if it exits 0 within the time limit.
-std::optional<std::string> capture_tool(const std::string& exe, const std::vector<std::string>& args) {
+std::optional<std::string> capture_tool(const std::string& exe,
+                                        const std::vector<std::string>& args) {
   try {
     boost::asio::io_context ios;
     std::future<std::string> out;
-    bp::child child(exe, bp::args(args), bp::std_in < bp::null, bp::std_out > out,
+    bp::child child(exe, bp::args(args), bp::std_in<bp::null, bp::std_out> out,
                     bp::std_err > bp::null, ios);
     ios.run_for(kToolTimeout);
     if (out.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
@@ -66,7 +68,8 @@ int count_gpus_in_nvidia_smi_output(std::string_view output) {
   std::size_t pos = 0;
   while (pos <= output.size()) {
     auto nl = output.find('\n', pos);
-    auto line = output.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+    auto line =
+        output.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
     if (line.substr(0, 4) == "GPU ") ++count;
     if (nl == std::string_view::npos) break;
     pos = nl + 1;
@@ -103,9 +106,8 @@ base::Expected<std::optional<int>> parse_count_override(const EnvSnapshot& env, 
   int n = 0;
   auto [ptr, ec] = std::from_chars(value->data(), value->data() + value->size(), n);
   if (value->empty() || ec != std::errc() || ptr != value->data() + value->size() || n < 0)
-    return base::fail(base::ErrorKind::kConfig, std::string("environment variable ") + name +
-                                                    "='" + *value +
-                                                    "': expected a non-negative integer");
+    return base::fail(base::ErrorKind::kConfig, std::string("environment variable ") + name + "='" +
+                                                    *value + "': expected a non-negative integer");
   return std::optional<int>(n);
 }
 
@@ -113,7 +115,8 @@ bool is_on_path(const EnvSnapshot& env, std::string_view name) {
   return !resolve_on_path(env, name).empty();
 }
 
-base::Expected<DeviceCounts> detect_devices(const EnvSnapshot& env, const std::string& instance_type) {
+base::Expected<DeviceCounts> detect_devices(const EnvSnapshot& env,
+                                            const std::string& instance_type) {
   DeviceCounts counts;
 
   auto cpus = parse_count_override(env, "SMRUN_NUM_CPUS");
@@ -142,7 +145,8 @@ base::Expected<DeviceCounts> detect_devices(const EnvSnapshot& env, const std::s
     auto out = capture_tool(ls, {"-j"});
     if (out) {
       auto n = count_neuron_cores_in_neuron_ls_json(*out);
-      if (!n) spdlog::warn("neuron-ls -j printed JSON without nc_count entries; assuming 0 NeuronCores");
+      if (!n)
+        spdlog::warn("neuron-ls -j printed JSON without nc_count entries; assuming 0 NeuronCores");
       counts.neurons = n.value_or(0);
     }
   }

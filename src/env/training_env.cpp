@@ -19,7 +19,9 @@ PyValue str_list(const std::vector<std::string>& items) {
   return PyValue::list(std::move(out));
 }
 
-PyValue opt_str(const std::optional<std::string>& s) { return s ? PyValue::str(*s) : PyValue(); }
+PyValue opt_str(const std::optional<std::string>& s) {
+  return s ? PyValue::str(*s) : PyValue();
+}
 
 // Masks values under secret-looking keys, at any depth (a dict hyperparameter can hold one).
 PyValue redact(const PyValue& value) {
@@ -86,8 +88,8 @@ TrainingEnv compute_training_env(const TrainingEnvInputs& in) {
   } else if (program_hp != nullptr && program_hp->truthy()) {
     e.user_entry_point = hyperparams::py_str(*program_hp);
   }
-  std::string module = program_env ? *program_env
-                                   : (program_hp ? hyperparams::py_str(*program_hp) : "None");
+  std::string module =
+      program_env ? *program_env : (program_hp ? hyperparams::py_str(*program_hp) : "None");
   if (module.size() >= 3 && module.ends_with(".py")) module.resize(module.size() - 3);
   e.module_name = module;
 
@@ -95,7 +97,8 @@ TrainingEnv compute_training_env(const TrainingEnvInputs& in) {
   // discards the variable; smrun honours it, see docs/compatibility.md), then the code dir.
   if (const PyValue* dir = sm.find("sagemaker_submit_directory"); dir != nullptr) {
     e.module_dir = hyperparams::py_str(*dir);
-  } else if (auto dir_env = lookup(penv, "SAGEMAKER_SUBMIT_DIRECTORY"); dir_env && !dir_env->empty()) {
+  } else if (auto dir_env = lookup(penv, "SAGEMAKER_SUBMIT_DIRECTORY");
+             dir_env && !dir_env->empty()) {
     e.module_dir = *dir_env;
   } else {
     e.module_dir = in.paths.code.string();
@@ -138,7 +141,8 @@ TrainingEnv compute_training_env(const TrainingEnvInputs& in) {
   if (!rc.instance_groups.empty()) {
     for (const auto& group : rc.instance_groups)
       if (python_in(group.name, e.distribution_instance_groups))
-        e.distribution_hosts.insert(e.distribution_hosts.end(), group.hosts.begin(), group.hosts.end());
+        e.distribution_hosts.insert(e.distribution_hosts.end(), group.hosts.begin(),
+                                    group.hosts.end());
   } else {
     e.distribution_hosts = rc.hosts;
   }
@@ -149,7 +153,8 @@ TrainingEnv compute_training_env(const TrainingEnvInputs& in) {
     }
   }
   e.is_hetero = rc.instance_groups.size() > 1;
-  e.master_hostname = e.distribution_hosts.empty() ? rc.hosts.front() : e.distribution_hosts.front();
+  e.master_hostname =
+      e.distribution_hosts.empty() ? rc.hosts.front() : e.distribution_hosts.front();
   e.is_master = rc.current_host == e.master_hostname;
   e.distribution_enabled = python_in(rc.current_group_name, e.distribution_instance_groups);
   return e;

@@ -17,8 +17,7 @@ base::Expected<std::string> require_entry_point(const env::TrainingEnv& training
 
 base::Expected<ProcessPlan> make_process_plan(const env::TrainingEnv& training,
                                               const env::EnvSnapshot& process_env,
-                                              const std::filesystem::path& code_dir,
-                                              bool dry_run) {
+                                              const std::filesystem::path& code_dir, bool dry_run) {
   auto entry = require_entry_point(training);
   if (!entry) return base::Unexpected(entry.error());
 

@@ -3,8 +3,8 @@
 #include <signal.h>
 #include <string.h>
 
-#include <algorithm>
 #include <fmt/format.h>
+#include <algorithm>
 
 #include "smrun/supervise/signals.hpp"
 
@@ -90,7 +90,8 @@ std::string compose_failure_report(const FailureFacts& f) {
   }
   std::string headline = fmt::format("ExecuteUserScriptError: {} {} on {}", f.program, what, where);
   if (f.received_signal != 0)
-    headline += fmt::format(" after smrun received {} and forwarded it", signal_name(f.received_signal));
+    headline +=
+        fmt::format(" after smrun received {} and forwarded it", signal_name(f.received_signal));
   headline += "\n";
 
   std::string out = headline;
@@ -113,7 +114,8 @@ std::string compose_failure_report(const FailureFacts& f) {
 
 std::string compose_error_report(const base::Error& error, const std::string& host,
                                  std::string_view detail) {
-  std::string out = fmt::format("{}: {} (on {})\n", base::error_kind_name(error.kind), error.message, host);
+  std::string out =
+      fmt::format("{}: {} (on {})\n", base::error_kind_name(error.kind), error.message, host);
   if (!detail.empty()) {
     out += "\n";
     out += detail;

@@ -25,7 +25,8 @@ base::Status write_all(int fd, const std::string& text, const std::filesystem::p
 
 }  // namespace
 
-base::Expected<bool> write_failure_file(const std::filesystem::path& path, const std::string& text) {
+base::Expected<bool> write_failure_file(const std::filesystem::path& path,
+                                        const std::string& text) {
   std::error_code ec;
   std::filesystem::create_directories(path.parent_path(), ec);
   // O_EXCL: never overwrite a failure file the user already wrote.

@@ -27,9 +27,11 @@ class JobConfigTest : public ::testing::Test {
 };
 
 TEST_F(JobConfigTest, ReadsAllFilesPreservingHyperparameterOrder) {
-  write_config("hyperparameters.json", R"({"b": "1", "a": "\"x\"", "sagemaker_program": "\"t.py\""})");
-  write_config("resourceconfig.json",
-               R"({"current_host": "algo-2", "hosts": ["algo-1", "algo-2"], "network_interface_name": "ethwe",
+  write_config("hyperparameters.json",
+               R"({"b": "1", "a": "\"x\"", "sagemaker_program": "\"t.py\""})");
+  write_config(
+      "resourceconfig.json",
+      R"({"current_host": "algo-2", "hosts": ["algo-1", "algo-2"], "network_interface_name": "ethwe",
                    "current_instance_type": "ml.p4d.24xlarge", "current_group_name": "g1",
                    "instance_groups": [{"instance_group_name": "g1", "instance_type": "ml.p4d.24xlarge", "hosts": ["algo-2", "algo-1"]}]})");
   write_config("inputdataconfig.json", R"({"train": {"TrainingInputMode": "File"}})");
@@ -66,8 +68,9 @@ TEST_F(JobConfigTest, DefaultsMatchTheReference) {
 }
 
 TEST_F(JobConfigTest, LocalModeCurrentInstanceGroupKeyIsIgnoredLikeTheReference) {
-  write_config("resourceconfig.json",
-               R"({"current_host": "algo-1", "hosts": ["algo-1"], "current_instance_group": "other"})");
+  write_config(
+      "resourceconfig.json",
+      R"({"current_host": "algo-1", "hosts": ["algo-1"], "current_instance_group": "other"})");
   auto job = load_job_config(paths, "myhost");
   ASSERT_TRUE(job.has_value());
   EXPECT_EQ(job->resource.current_group_name, "homogeneousCluster");
@@ -79,9 +82,10 @@ TEST_F(JobConfigTest, MissingResourceConfigIsSynthesisedForOneLocalHost) {
   EXPECT_TRUE(job->resource_config_missing);
   EXPECT_EQ(job->resource.current_host, "myhost");
   EXPECT_EQ(job->resource.hosts, std::vector<std::string>{"myhost"});
-  EXPECT_EQ(dump_py_json(job->resource.raw),
-            R"({"current_host":"myhost","current_instance_group":"homogeneousCluster","hosts":["myhost"],)"
-            R"("instance_groups":[{"hosts":["myhost"],"instance_group_name":"homogeneousCluster","instance_type":"local"}]})");
+  EXPECT_EQ(
+      dump_py_json(job->resource.raw),
+      R"({"current_host":"myhost","current_instance_group":"homogeneousCluster","hosts":["myhost"],)"
+      R"("instance_groups":[{"hosts":["myhost"],"instance_group_name":"homogeneousCluster","instance_type":"local"}]})");
 }
 
 TEST_F(JobConfigTest, CheckpointLocalPathDefaults) {
@@ -113,28 +117,35 @@ TEST_P(BadConfigTest, NamesFilePathAndExpectation) {
 INSTANTIATE_TEST_SUITE_P(
     Cases, BadConfigTest,
     ::testing::Values(
-        BadConfigCase{"hyperparameters.json", "{\"a\": ", "invalid JSON: Expecting value at line 1 column 7"},
+        BadConfigCase{"hyperparameters.json",
+                      "{\"a\": ", "invalid JSON: Expecting value at line 1 column 7"},
         BadConfigCase{"hyperparameters.json", "[1]", "$: expected a JSON object, got list"},
-        BadConfigCase{"resourceconfig.json", R"({"hosts": ["a"]})", "$.current_host: required field missing"},
+        BadConfigCase{"resourceconfig.json", R"({"hosts": ["a"]})",
+                      "$.current_host: required field missing"},
         BadConfigCase{"resourceconfig.json", R"({"current_host": 3, "hosts": ["a"]})",
                       "$.current_host: expected a string, got int"},
-        BadConfigCase{"resourceconfig.json", R"({"current_host": "a"})", "$.hosts: required field missing"},
+        BadConfigCase{"resourceconfig.json", R"({"current_host": "a"})",
+                      "$.hosts: required field missing"},
         BadConfigCase{"resourceconfig.json", R"({"current_host": "a", "hosts": "a"})",
                       "$.hosts: expected a list of strings, got string"},
         BadConfigCase{"resourceconfig.json", R"({"current_host": "a", "hosts": ["a", 2]})",
                       "$.hosts[1]: expected a string, got int"},
         BadConfigCase{"resourceconfig.json", R"({"current_host": "a", "hosts": []})",
                       "$.hosts: expected at least one host, got []"},
-        BadConfigCase{"resourceconfig.json", R"({"current_host": "a", "hosts": ["a"], "network_interface_name": null})",
+        BadConfigCase{"resourceconfig.json",
+                      R"({"current_host": "a", "hosts": ["a"], "network_interface_name": null})",
                       "$.network_interface_name: expected a string, got null"},
-        BadConfigCase{"resourceconfig.json",
-                      R"({"current_host": "a", "hosts": ["a"], "instance_groups": [{"hosts": ["a"]}]})",
-                      "$.instance_groups[0].instance_group_name: required field missing"},
-        BadConfigCase{"resourceconfig.json",
-                      R"({"current_host": "a", "hosts": ["a"], "instance_groups": [{"instance_group_name": "g", "hosts": [true]}]})",
-                      "$.instance_groups[0].hosts[0]: expected a string, got bool"},
+        BadConfigCase{
+            "resourceconfig.json",
+            R"({"current_host": "a", "hosts": ["a"], "instance_groups": [{"hosts": ["a"]}]})",
+            "$.instance_groups[0].instance_group_name: required field missing"},
+        BadConfigCase{
+            "resourceconfig.json",
+            R"({"current_host": "a", "hosts": ["a"], "instance_groups": [{"instance_group_name": "g", "hosts": [true]}]})",
+            "$.instance_groups[0].hosts[0]: expected a string, got bool"},
         BadConfigCase{"inputdataconfig.json", "\"train\"", "$: expected a JSON object, got string"},
-        BadConfigCase{"checkpointconfig.json", R"({"LocalPath": 5})", "$.LocalPath: expected a string, got int"}));
+        BadConfigCase{"checkpointconfig.json", R"({"LocalPath": 5})",
+                      "$.LocalPath: expected a string, got int"}));
 
 TEST_F(JobConfigTest, DirectoryInsteadOfFileIsAClearError) {
   std::filesystem::create_directories(paths.resource_config_file);

@@ -15,7 +15,8 @@ namespace {
 
 bool have_torch() {
   ProcessOptions o;
-  o.argv = {"/usr/bin/python3", "-c", "import torch.distributed as d; assert d.is_gloo_available()"};
+  o.argv = {"/usr/bin/python3", "-c",
+            "import torch.distributed as d; assert d.is_gloo_available()"};
   o.timeout = 60s;
   return run_process(o).exit_code == 0;
 }
@@ -40,7 +41,8 @@ struct Cluster {
     for (int i = 1; i <= n; ++i) {
       auto job = std::make_unique<JobDir>();
       job->write_resource_config("{\"current_host\": \"algo-" + std::to_string(i) +
-                                 "\", \"hosts\": [" + names + "], \"network_interface_name\": \"lo\"}");
+                                 "\", \"hosts\": [" + names +
+                                 "], \"network_interface_name\": \"lo\"}");
       job->write_sdk_hyperparameters(hyperparameters);
       job->write_code_file("train.py", script);
       hosts.push_back(std::move(job));
@@ -61,9 +63,8 @@ struct Cluster {
     for (auto& job : hosts) {
       Env env = shared;
       env.insert(extra.begin(), extra.end());
-      running.push_back(std::async(std::launch::async, [&job, env] {
-        return job->run_train(env, 180s);
-      }));
+      running.push_back(
+          std::async(std::launch::async, [&job, env] { return job->run_train(env, 180s); }));
     }
     std::vector<ProcessResult> results;
     for (auto& r : running) results.push_back(r.get());
@@ -91,8 +92,9 @@ TEST_F(DistributedTorch, NativeTwoHostsTimesTwoRanksAllReduce) {
   // Every rank saw 1+2+3+4 = 10, and its lines carry the host:rank prefix.
   for (int rank = 0; rank < 4; ++rank) {
     const std::string host = rank < 2 ? "algo-1" : "algo-2";
-    const std::string line = "[" + host + ":" + std::to_string(rank) + "] rank=" + std::to_string(rank) +
-                             " world=4 host=" + host + " allreduce=10.0\n";
+    const std::string line = "[" + host + ":" + std::to_string(rank) +
+                             "] rank=" + std::to_string(rank) + " world=4 host=" + host +
+                             " allreduce=10.0\n";
     EXPECT_NE(all_out.find(line), std::string::npos) << "missing: " << line << "\nin:\n" << all_out;
   }
   EXPECT_TRUE(fs::exists(cluster.hosts[0]->model_dir() / "model.pt"));
@@ -118,7 +120,9 @@ TEST_F(DistributedTorch, OneRankFailingTearsDownEveryHostWithTheRootCause) {
   for (auto& host : cluster.hosts) {
     ASSERT_TRUE(fs::exists(host->failure_file()));
     const std::string failure = read_file(host->failure_file());
-    EXPECT_EQ(failure.rfind("ExecuteUserScriptError: train.py exited with code 3 on algo-2 (rank 3)", 0), 0u)
+    EXPECT_EQ(
+        failure.rfind("ExecuteUserScriptError: train.py exited with code 3 on algo-2 (rank 3)", 0),
+        0u)
         << failure;
   }
 }

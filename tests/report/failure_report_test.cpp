@@ -20,9 +20,10 @@ constexpr const char* kTraceback =
 
 TEST(ExceptionLine, FindsTheLastTracebacksException) {
   EXPECT_EQ(exception_line(kTraceback), "ValueError: bad lr");
-  std::string chained = std::string(kTraceback) +
-                        "\nDuring handling of the above exception, another exception occurred:\n\n" +
-                        "Traceback (most recent call last):\n  File \"x\", line 1\nKeyError: 'k'\n";
+  std::string chained =
+      std::string(kTraceback) +
+      "\nDuring handling of the above exception, another exception occurred:\n\n" +
+      "Traceback (most recent call last):\n  File \"x\", line 1\nKeyError: 'k'\n";
   EXPECT_EQ(exception_line(chained), "KeyError: 'k'");
 }
 
@@ -39,11 +40,14 @@ TEST(FailureReport, ExitCodeHeadlineThenExceptionThenTail) {
   f.stderr_tail = kTraceback;
   f.command = "python3 -u train.py --lr 0.1";
   std::string text = compose_failure_report(f);
-  EXPECT_EQ(text.substr(0, text.find('\n')), "ExecuteUserScriptError: train.py exited with code 1 on algo-1");
-  EXPECT_EQ(text.rfind("ExecuteUserScriptError: train.py exited with code 1 on algo-1\nValueError: bad lr\n\n"
-                       "Last lines of stderr:\nepoch 1\nTraceback",
-                       0),
-            0u)
+  EXPECT_EQ(text.substr(0, text.find('\n')),
+            "ExecuteUserScriptError: train.py exited with code 1 on algo-1");
+  EXPECT_EQ(
+      text.rfind(
+          "ExecuteUserScriptError: train.py exited with code 1 on algo-1\nValueError: bad lr\n\n"
+          "Last lines of stderr:\nepoch 1\nTraceback",
+          0),
+      0u)
       << text;
   EXPECT_NE(text.find("\nCommand: python3 -u train.py --lr 0.1\n"), std::string::npos);
 }
@@ -56,9 +60,10 @@ TEST(FailureReport, SigkillMentionsOutOfMemory) {
   f.signal = SIGKILL;
   f.exit_code = 137;
   std::string text = compose_failure_report(f);
-  EXPECT_EQ(text.substr(0, text.find('\n')),
-            "ExecuteUserScriptError: train.py was killed by SIGKILL (signal 9, likely out of memory) "
-            "on algo-2 (rank 3)");
+  EXPECT_EQ(
+      text.substr(0, text.find('\n')),
+      "ExecuteUserScriptError: train.py was killed by SIGKILL (signal 9, likely out of memory) "
+      "on algo-2 (rank 3)");
 }
 
 TEST(FailureReport, GraceExpiryAndForwardedSignal) {
@@ -70,9 +75,10 @@ TEST(FailureReport, GraceExpiryAndForwardedSignal) {
   f.grace_seconds = 110;
   f.received_signal = SIGTERM;
   std::string text = compose_failure_report(f);
-  EXPECT_EQ(text.substr(0, text.find('\n')),
-            "ExecuteUserScriptError: train.py did not exit within the 110s grace period after SIGTERM "
-            "and was killed with SIGKILL on algo-1 after smrun received SIGTERM and forwarded it");
+  EXPECT_EQ(
+      text.substr(0, text.find('\n')),
+      "ExecuteUserScriptError: train.py did not exit within the 110s grace period after SIGTERM "
+      "and was killed with SIGKILL on algo-1 after smrun received SIGTERM and forwarded it");
 }
 
 TEST(FailureReport, FirstWindowHoldsHeadlineExceptionAndTheEndOfTheTail) {
@@ -92,15 +98,19 @@ TEST(FailureReport, FirstWindowHoldsHeadlineExceptionAndTheEndOfTheTail) {
 }
 
 TEST(ErrorReport, NamesKindAndHost) {
-  base::Error e(base::ErrorKind::kConfig, "/opt/ml/input/config/resourceconfig.json: $.hosts: required field missing");
+  base::Error e(base::ErrorKind::kConfig,
+                "/opt/ml/input/config/resourceconfig.json: $.hosts: required field missing");
   EXPECT_EQ(compose_error_report(e, "algo-1"),
-            "ConfigError: /opt/ml/input/config/resourceconfig.json: $.hosts: required field missing (on algo-1)\n");
-  EXPECT_EQ(compose_error_report(base::Error(base::ErrorKind::kInstall, "pip failed"), "h", "ERROR: no such file"),
+            "ConfigError: /opt/ml/input/config/resourceconfig.json: $.hosts: required field "
+            "missing (on algo-1)\n");
+  EXPECT_EQ(compose_error_report(base::Error(base::ErrorKind::kInstall, "pip failed"), "h",
+                                 "ERROR: no such file"),
             "InstallRequirementsError: pip failed (on h)\n\nERROR: no such file\n");
 }
 
 TEST(ScrubSecrets, ReplacesEveryOccurrenceOfLongEnoughValues) {
-  EXPECT_EQ(scrub_secrets("token=hunter22 again hunter22", {"hunter22", "ab"}), "token=**** again ****");
+  EXPECT_EQ(scrub_secrets("token=hunter22 again hunter22", {"hunter22", "ab"}),
+            "token=**** again ****");
   EXPECT_EQ(scrub_secrets("ab ab", {"ab"}), "ab ab");
 }
 

@@ -142,8 +142,14 @@ ProcessResult run_process(const ProcessOptions& options) {
   return result;
 }
 
-fs::path smrun_binary() { return SMRUN_BINARY; }
-fs::path source_dir() { return SMRUN_SOURCE_DIR; }
-fs::path shared_dir() { return SMRUN_SHARED_DIR; }
+fs::path smrun_binary() {
+  return SMRUN_BINARY;
+}
+fs::path source_dir() {
+  return SMRUN_SOURCE_DIR;
+}
+fs::path shared_dir() {
+  return SMRUN_SHARED_DIR;
+}
 
 }  // namespace smrun::test

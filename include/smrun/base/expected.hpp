@@ -36,16 +36,31 @@ class [[nodiscard]] Expected {
   bool has_value() const { return m_v.index() == 0; }
   explicit operator bool() const { return has_value(); }
 
-  T& value() & { assert(has_value()); return std::get<0>(m_v); }
-  const T& value() const& { assert(has_value()); return std::get<0>(m_v); }
-  T&& value() && { assert(has_value()); return std::get<0>(std::move(m_v)); }
+  T& value() & {
+    assert(has_value());
+    return std::get<0>(m_v);
+  }
+  const T& value() const& {
+    assert(has_value());
+    return std::get<0>(m_v);
+  }
+  T&& value() && {
+    assert(has_value());
+    return std::get<0>(std::move(m_v));
+  }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
 
-  const E& error() const& { assert(!has_value()); return std::get<1>(m_v); }
-  E&& error() && { assert(!has_value()); return std::get<1>(std::move(m_v)); }
+  const E& error() const& {
+    assert(!has_value());
+    return std::get<1>(m_v);
+  }
+  E&& error() && {
+    assert(!has_value());
+    return std::get<1>(std::move(m_v));
+  }
 
  private:
   std::variant<T, E> m_v;
@@ -60,8 +75,14 @@ class [[nodiscard]] Expected<void, E> {
 
   bool has_value() const { return m_ok; }
   explicit operator bool() const { return m_ok; }
-  const E& error() const& { assert(!m_ok); return m_error; }
-  E&& error() && { assert(!m_ok); return std::move(m_error); }
+  const E& error() const& {
+    assert(!m_ok);
+    return m_error;
+  }
+  E&& error() && {
+    assert(!m_ok);
+    return std::move(m_error);
+  }
 
  private:
   E m_error;

@@ -20,8 +20,8 @@ struct JobContext {
   config::MlPaths paths;
   std::string hostname;
   config::JobConfig job;
-  env::TrainingEnv training;  // what the user program gets
-  env::TrainingEnv display;   // same, secret-looking hyperparameters masked
+  env::TrainingEnv training;               // what the user program gets
+  env::TrainingEnv display;                // same, secret-looking hyperparameters masked
   std::vector<std::string> secret_values;  // to scrub from anything smrun writes
 };
 

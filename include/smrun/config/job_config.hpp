@@ -40,7 +40,7 @@ struct CheckpointConfig {
 };
 
 struct JobConfig {
-  PyDict hyperparameters;      // raw values, file order (decoding is hyperparams/)
+  PyDict hyperparameters;  // raw values, file order (decoding is hyperparams/)
   ResourceConfig resource;
   PyValue input_data_config = PyValue::dict();
   std::optional<CheckpointConfig> checkpoint;
@@ -53,7 +53,8 @@ struct JobConfig {
 base::Expected<JobConfig> load_job_config(const MlPaths& paths, const std::string& hostname);
 
 // Parse helpers, exposed for tests and fuzzing: `file_label` prefixes every error.
-base::Expected<ResourceConfig> parse_resource_config(const PyValue& doc, const std::string& file_label);
+base::Expected<ResourceConfig> parse_resource_config(const PyValue& doc,
+                                                     const std::string& file_label);
 base::Expected<CheckpointConfig> parse_checkpoint_config(const PyValue& doc,
                                                          const std::string& file_label);
 

@@ -42,9 +42,15 @@ class PyValue {
     return PyValue(Storage(std::in_place_index<2>, PyInt{std::move(canonical)}));
   }
   static PyValue real(double d) { return PyValue(Storage(std::in_place_index<3>, d)); }
-  static PyValue str(std::string s) { return PyValue(Storage(std::in_place_index<4>, std::move(s))); }
-  static PyValue list(PyList l = {}) { return PyValue(Storage(std::in_place_index<5>, std::move(l))); }
-  static PyValue dict(PyDict d = {}) { return PyValue(Storage(std::in_place_index<6>, std::move(d))); }
+  static PyValue str(std::string s) {
+    return PyValue(Storage(std::in_place_index<4>, std::move(s)));
+  }
+  static PyValue list(PyList l = {}) {
+    return PyValue(Storage(std::in_place_index<5>, std::move(l)));
+  }
+  static PyValue dict(PyDict d = {}) {
+    return PyValue(Storage(std::in_place_index<6>, std::move(d)));
+  }
 
   Kind kind() const { return static_cast<Kind>(m_v.index()); }
   bool is_none() const { return kind() == Kind::kNone; }

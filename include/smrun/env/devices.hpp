@@ -28,7 +28,8 @@ std::optional<int> count_neuron_cores_in_neuron_ls_json(std::string_view json);
 // Detects, honouring SMRUN_NUM_CPUS / SMRUN_NUM_GPUS / SMRUN_NUM_NEURONS overrides (a bad
 // override is a kConfig error naming the variable). The reference's trn2.48xlarge rule: 64
 // NeuronCores whenever the instance type contains "trn2.48xlarge".
-base::Expected<DeviceCounts> detect_devices(const EnvSnapshot& env, const std::string& instance_type);
+base::Expected<DeviceCounts> detect_devices(const EnvSnapshot& env,
+                                            const std::string& instance_type);
 
 // `which NAME` over PATH: true if an executable file of that name is found.
 bool is_on_path(const EnvSnapshot& env, std::string_view name);

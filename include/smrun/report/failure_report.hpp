@@ -17,17 +17,17 @@ inline constexpr std::size_t kFailureReasonWindow = 1024;
 
 // Everything known about the process whose failure is the job's root cause.
 struct FailureFacts {
-  std::string host;            // "algo-1"
-  std::optional<int> rank;     // global rank for distributed jobs
-  std::string program;         // entry point as the user named it ("train.py")
-  int exit_code = 0;           // process exit status (meaningful when signal == 0)
-  int signal = 0;              // terminating signal, 0 if it exited
+  std::string host;         // "algo-1"
+  std::optional<int> rank;  // global rank for distributed jobs
+  std::string program;      // entry point as the user named it ("train.py")
+  int exit_code = 0;        // process exit status (meaningful when signal == 0)
+  int signal = 0;           // terminating signal, 0 if it exited
   bool core_dumped = false;
   bool killed_after_grace = false;  // smrun had to SIGKILL it after the grace period
   int grace_seconds = 0;
-  int received_signal = 0;     // signal smrun itself received (e.g. SIGTERM from the platform)
-  std::string stderr_tail;     // raw bytes, already scrubbed of secrets by the caller
-  std::string command;         // redacted command line, for the reader
+  int received_signal = 0;  // signal smrun itself received (e.g. SIGTERM from the platform)
+  std::string stderr_tail;  // raw bytes, already scrubbed of secrets by the caller
+  std::string command;      // redacted command line, for the reader
   std::optional<std::string> error_detail;  // e.g. a torchelastic error-file message
 };
 
