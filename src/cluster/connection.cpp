@@ -9,7 +9,7 @@
 
 namespace smrun::cluster {
 
-Connection::Connection(SocketFd fd, Clock::time_point now)
+Connection::Connection(base::UniqueFd fd, Clock::time_point now)
     : m_fd(std::move(fd)), m_last_received(now), m_last_sent(now) {}
 
 void Connection::mark_broken(std::string reason) {

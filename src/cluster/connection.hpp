@@ -23,7 +23,7 @@ class Connection {
   // Queued output beyond this means the peer stopped reading: it is treated as broken.
   static constexpr std::size_t kMaxQueued = 1024 * 1024;
 
-  Connection(SocketFd fd, Clock::time_point now);
+  Connection(base::UniqueFd fd, Clock::time_point now);
 
   int fd() const { return m_fd.get(); }
   // Broken: closed by the peer, reset, malformed input, or output overflow. The reason is one
@@ -52,7 +52,7 @@ class Connection {
  private:
   void mark_broken(std::string reason);
 
-  SocketFd m_fd;
+  base::UniqueFd m_fd;
   std::string m_in;
   std::string m_out;
   std::deque<nlohmann::json> m_inbox;

@@ -140,7 +140,7 @@ std::chrono::milliseconds MasterChannel::next_timeout() const {
 void MasterChannel::accept_pending(Clock::time_point now) {
   for (;;) {
     std::string address;
-    SocketFd fd = accept_one(m_listener.get(), address);
+    base::UniqueFd fd = accept_one(m_listener.get(), address);
     if (!fd.valid()) return;
     if (m_pending.size() >= kMaxPending) {
       spdlog::warn("cluster: too many unauthenticated connections; closing one from {}", address);

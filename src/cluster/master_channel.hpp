@@ -64,7 +64,7 @@ class MasterChannel final : public ControlChannel {
   void linger_and_close(Clock::time_point deadline);
 
   ClusterConfig m_config;
-  SocketFd m_listener;
+  base::UniqueFd m_listener;
   std::vector<Pending> m_pending;
   std::map<std::string, Peer> m_peers;
   std::map<std::string, std::string> m_barrier_notes;  // host -> why it is not (or no longer) in

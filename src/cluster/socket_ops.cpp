@@ -40,7 +40,7 @@ std::string errno_text(int err) {
   return text;
 }
 
-base::Expected<SocketFd> listen_on(const ResolvedAddress& address) {
+base::Expected<base::UniqueFd> listen_on(const ResolvedAddress& address) {
   auto failed = [&](int err) {
     return base::fail(
         base::ErrorKind::kCluster,
@@ -48,7 +48,7 @@ base::Expected<SocketFd> listen_on(const ResolvedAddress& address) {
                     ntohs(reinterpret_cast<const sockaddr_in*>(&address.storage)->sin_port),
                     errno_text(err)));
   };
-  SocketFd fd(::socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  base::UniqueFd fd(::socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd.valid()) return failed(errno);
   int one = 1;
   // A restarted smrun must be able to listen again while old connections sit in TIME_WAIT.
@@ -59,20 +59,20 @@ base::Expected<SocketFd> listen_on(const ResolvedAddress& address) {
   return fd;
 }
 
-SocketFd accept_one(int listener, std::string& peer) {
+base::UniqueFd accept_one(int listener, std::string& peer) {
   sockaddr_storage storage{};
   socklen_t length = sizeof storage;
   int fd = ::accept4(listener, reinterpret_cast<sockaddr*>(&storage), &length,
                      SOCK_NONBLOCK | SOCK_CLOEXEC);
-  if (fd < 0) return SocketFd();
+  if (fd < 0) return base::UniqueFd();
   set_nodelay(fd);
   peer = numeric_address(storage);
-  return SocketFd(fd);
+  return base::UniqueFd(fd);
 }
 
-base::Expected<SocketFd> start_connect(const ResolvedAddress& remote,
-                                       const ResolvedAddress* local) {
-  SocketFd fd(::socket(remote.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+base::Expected<base::UniqueFd> start_connect(const ResolvedAddress& remote,
+                                             const ResolvedAddress* local) {
+  base::UniqueFd fd(::socket(remote.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd.valid()) return base::fail(base::ErrorKind::kCluster, errno_text(errno));
   if (local != nullptr &&
       ::bind(fd.get(), reinterpret_cast<const sockaddr*>(&local->storage), local->length) != 0) {

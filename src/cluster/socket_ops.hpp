@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "smrun/base/expected.hpp"
+#include "smrun/base/unique_fd.hpp"
 #include "smrun/cluster/address.hpp"
 #include "timing.hpp"
 
@@ -17,43 +18,22 @@ namespace smrun::cluster {
 
 // Move-only socket owner. (supervise/ has an equivalent UniqueFd; cluster does not depend on
 // supervise, and this one is three lines.)
-class SocketFd {
- public:
-  SocketFd() = default;
-  explicit SocketFd(int fd) : m_fd(fd) {}
-  ~SocketFd() { reset(); }
-  SocketFd(const SocketFd&) = delete;
-  SocketFd& operator=(const SocketFd&) = delete;
-  SocketFd(SocketFd&& other) noexcept : m_fd(std::exchange(other.m_fd, -1)) {}
-  SocketFd& operator=(SocketFd&& other) noexcept {
-    if (this != &other) reset(std::exchange(other.m_fd, -1));
-    return *this;
-  }
-  int get() const { return m_fd; }
-  bool valid() const { return m_fd >= 0; }
-  void reset(int fd = -1) {
-    if (m_fd >= 0) ::close(m_fd);
-    m_fd = fd;
-  }
-
- private:
-  int m_fd = -1;
-};
 
 // strerror with a lowercase first letter, to read well inside a sentence.
 std::string errno_text(int err);
 
 // Listening socket bound to exactly `address` (never the wildcard) with SO_REUSEADDR.
 // Errors (kCluster) are "cannot listen on 127.0.0.2 port 7780: Address already in use".
-base::Expected<SocketFd> listen_on(const ResolvedAddress& address);
+base::Expected<base::UniqueFd> listen_on(const ResolvedAddress& address);
 
-// Accepts one pending connection (non-blocking, cloexec, TCP_NODELAY); invalid SocketFd when
+// Accepts one pending connection (non-blocking, cloexec, TCP_NODELAY); invalid base::UniqueFd when
 // none is pending. `peer` receives the numeric peer address.
-SocketFd accept_one(int listener, std::string& peer);
+base::UniqueFd accept_one(int listener, std::string& peer);
 
 // Starts a non-blocking connect to `remote`, from `local` when given (port 0).
 // Errors are the reason only: "cannot bind to 127.0.0.3: ...", "connection refused".
-base::Expected<SocketFd> start_connect(const ResolvedAddress& remote, const ResolvedAddress* local);
+base::Expected<base::UniqueFd> start_connect(const ResolvedAddress& remote,
+                                             const ResolvedAddress* local);
 // Waits for a started connect to complete; the error is the reason ("connection refused",
 // "timed out").
 base::Status finish_connect(int fd, Clock::time_point deadline);

@@ -9,9 +9,11 @@
 #include <string>
 #include <string_view>
 
-#include "smrun/supervise/unique_fd.hpp"
+#include "smrun/base/unique_fd.hpp"
 
 namespace smrun::supervise {
+
+using base::UniqueFd;
 namespace {
 
 // Parent pid from the text of /proc/<pid>/stat: "pid (comm) state ppid ...". comm may contain

@@ -9,6 +9,8 @@
 #include <system_error>
 
 namespace smrun::supervise {
+
+using base::UniqueFd;
 namespace {
 
 constexpr std::size_t kReadChunk = 64 * 1024;

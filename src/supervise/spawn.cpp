@@ -17,6 +17,8 @@
 #include "smrun/supervise/signals.hpp"
 
 namespace smrun::supervise {
+
+using base::UniqueFd;
 namespace {
 
 // Which step failed in the child; sent to the parent with errno.

@@ -17,13 +17,15 @@
 #include <system_error>
 #include <vector>
 
+#include "smrun/base/unique_fd.hpp"
 #include "smrun/supervise/children.hpp"
 #include "smrun/supervise/output_relay.hpp"
 #include "smrun/supervise/signals.hpp"
 #include "smrun/supervise/spawn.hpp"
-#include "smrun/supervise/unique_fd.hpp"
 
 namespace smrun::supervise {
+
+using base::UniqueFd;
 namespace {
 
 using Clock = std::chrono::steady_clock;

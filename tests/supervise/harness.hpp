@@ -28,9 +28,9 @@
 #include <string>
 #include <vector>
 
+#include "smrun/base/unique_fd.hpp"
 #include "smrun/supervise/signals.hpp"
 #include "smrun/supervise/supervisor.hpp"
-#include "smrun/supervise/unique_fd.hpp"
 #include "support/test_support.hpp"
 
 namespace smrun::supervise::testing {
@@ -363,7 +363,7 @@ class SupervisorProcess {
   pid_t m_pid = -1;
   pid_t m_target = -1;
   bool m_pid1_unavailable = false;
-  UniqueFd m_notify;
+  base::UniqueFd m_notify;
 };
 
 // A FIFO a worker writes "ready\n" into once its handlers are installed. Opened for reading
@@ -399,7 +399,7 @@ class ReadyFifo {
 
  private:
   fs::path m_path;
-  UniqueFd m_fd;
+  base::UniqueFd m_fd;
 };
 
 }  // namespace smrun::supervise::testing

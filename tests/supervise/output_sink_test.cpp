@@ -7,14 +7,16 @@
 
 #include <string>
 
-#include "smrun/supervise/unique_fd.hpp"
+#include "smrun/base/unique_fd.hpp"
 
 namespace smrun::supervise {
+
+using base::UniqueFd;
 namespace {
 
 struct Pipe {
-  UniqueFd read_end;
-  UniqueFd write_end;
+  base::UniqueFd read_end;
+  base::UniqueFd write_end;
   Pipe() {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2");

@@ -78,7 +78,7 @@ TEST(SuperviseHooks, ReadyFdAskingToStopTearsDownAllWorkersAtOnce) {
   ReadyFifo ready1(dir / "ready1");
   int stop_pipe[2];
   ASSERT_EQ(::pipe2(stop_pipe, O_CLOEXEC), 0);
-  UniqueFd stop_read(stop_pipe[0]), stop_write(stop_pipe[1]);
+  base::UniqueFd stop_read(stop_pipe[0]), stop_write(stop_pipe[1]);
   RecordingHooks hooks(dir / "events");
   hooks.stop_fd = stop_read.get();
   SuperviseOptions options;
@@ -117,7 +117,7 @@ TEST(SuperviseHooks, HookStopIsAFailureEvenWhenWorkersExitZero) {
   ReadyFifo fifo(dir / "ready");
   int stop_pipe[2];
   ASSERT_EQ(::pipe2(stop_pipe, O_CLOEXEC), 0);
-  UniqueFd stop_read(stop_pipe[0]), stop_write(stop_pipe[1]);
+  base::UniqueFd stop_read(stop_pipe[0]), stop_write(stop_pipe[1]);
   RecordingHooks hooks(dir / "events");
   hooks.stop_fd = stop_read.get();
   SuperviseOptions options;

@@ -169,8 +169,8 @@ TEST(SupervisePrefix, UncreatableLogDirIsAnErrorBeforeAnythingStarts) {
 }
 
 struct TestPipe {
-  UniqueFd read_end;
-  UniqueFd write_end;
+  base::UniqueFd read_end;
+  base::UniqueFd write_end;
   TestPipe() {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");

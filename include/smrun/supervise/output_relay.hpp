@@ -9,12 +9,14 @@
 #include <vector>
 
 #include "smrun/base/expected.hpp"
+#include "smrun/base/unique_fd.hpp"
 #include "smrun/supervise/line_prefixer.hpp"
 #include "smrun/supervise/output_sink.hpp"
 #include "smrun/supervise/stderr_tail.hpp"
-#include "smrun/supervise/unique_fd.hpp"
 
 namespace smrun::supervise {
+
+using base::UniqueFd;
 
 // "<log_dir>/<label>.log" with ':' and '/' in the label replaced by '-' ("algo-2:5" gives
 // "algo-2-5.log").

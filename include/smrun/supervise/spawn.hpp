@@ -6,10 +6,12 @@
 #include <string>
 
 #include "smrun/base/expected.hpp"
+#include "smrun/base/unique_fd.hpp"
 #include "smrun/supervise/process_spec.hpp"
-#include "smrun/supervise/unique_fd.hpp"
 
 namespace smrun::supervise {
+
+using base::UniqueFd;
 
 // The worker could not be started: the child reported why through a close-on-exec pipe.
 struct ExecFailure {

@@ -7,7 +7,7 @@
 
 #include <utility>
 
-namespace smrun::supervise {
+namespace smrun::base {
 
 class UniqueFd {
  public:
@@ -35,4 +35,4 @@ class UniqueFd {
   int m_fd = -1;
 };
 
-}  // namespace smrun::supervise
+}  // namespace smrun::base
