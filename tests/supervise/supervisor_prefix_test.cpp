@@ -113,6 +113,11 @@ TEST(SupervisePrefix, ConcurrentWorkersGiveWholePrefixedLinesInOrder) {
   }
 }
 
+// A Python string literal for a path (test temp paths hold no quotes or backslashes).
+std::string py_quote(const std::string& path) {
+  return "'" + path + "'";
+}
+
 TEST(SupervisePrefix, TerminatorsFinalLineLogFilesAndTail) {
   test::TempDir dir;
   SuperviseOptions options;
@@ -120,9 +125,21 @@ TEST(SupervisePrefix, TerminatorsFinalLineLogFilesAndTail) {
   options.log_dir = dir / "logs";
   SupervisorProcess sup(
       dir,
-      {python_spec(dir, "algo-1:0", "import os\nos.write(1, b'one\\ntwo\\r\\nthree\\rfour')\n"),
+      // Worker 1 fails only after worker 0 has written: otherwise the gang teardown its failure
+      // triggers could kill worker 0 before its output exists, and there would be nothing to
+      // check (the race made this test flaky under ASan).
+      {python_spec(dir, "algo-1:0",
+                   "import os\nos.write(1, b'one\\ntwo\\r\\nthree\\rfour')\n"
+                   "open(" +
+                       py_quote((dir / "w0-wrote").string()) + ", 'w').close()\n"),
        python_spec(dir, "algo-1:1",
-                   "import os, sys\nos.write(2, b'Traceback\\nValueError: x\\n')\nsys.exit(2)\n")},
+                   "import os, sys, time\n"
+                   "for _ in range(4000):\n"
+                   "    if os.path.exists(" +
+                       py_quote((dir / "w0-wrote").string()) +
+                       "): break\n"
+                       "    time.sleep(0.005)\n"
+                       "os.write(2, b'Traceback\\nValueError: x\\n')\nsys.exit(2)\n")},
       options);
   Outcome out = sup.wait();
   ASSERT_TRUE(out.finished && out.ok) << out.error << out.log_text;
