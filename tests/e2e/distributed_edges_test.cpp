@@ -15,24 +15,12 @@
 #include <random>
 
 #include "e2e/job_fixture.hpp"
+#include "e2e/simulated_cluster.hpp"
 
 namespace smrun::test::e2e {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-bool torch_with_gloo() {
-  ProcessOptions o;
-  o.argv = {"/usr/bin/python3", "-c",
-            "import torch.distributed as d; assert d.is_gloo_available()"};
-  o.timeout = 60s;
-  return run_process(o).exit_code == 0;
-}
-
-int pick_port() {
-  std::random_device rd;
-  return 20000 + static_cast<int>(rd() % 20000);
-}
 
 std::size_t count_of(const std::string& text, const std::string& needle) {
   std::size_t n = 0;
@@ -63,67 +51,6 @@ while True:
     time.sleep(0.05)
 )PY";
 
-// One JobDir per host, each with a resourceconfig.json naming itself current_host.
-struct EdgeCluster {
-  std::vector<std::unique_ptr<JobDir>> hosts;
-  Env shared;
-
-  EdgeCluster(int n, const nlohmann::ordered_json& hyperparameters, const std::string& program,
-              const std::string& script) {
-    std::string names, addresses;
-    for (int i = 1; i <= n; ++i) {
-      names += std::string(i > 1 ? "," : "") + "\"algo-" + std::to_string(i) + "\"";
-      addresses += std::string(i > 1 ? "," : "") + "algo-" + std::to_string(i) + "=127.0.0." +
-                   std::to_string(i + 1);
-    }
-    for (int i = 1; i <= n; ++i) {
-      auto job = std::make_unique<JobDir>();
-      job->write_resource_config("{\"current_host\": \"algo-" + std::to_string(i) +
-                                 "\", \"hosts\": [" + names +
-                                 "], \"network_interface_name\": \"lo\"}");
-      job->write_sdk_hyperparameters(hyperparameters);
-      job->write_code_file(program, script);
-      hosts.push_back(std::move(job));
-    }
-    const int base_port = pick_port();
-    shared = {{"SMRUN_HOST_ADDRESSES", addresses},
-              {"SMRUN_MASTER_ADDR_IP", "1"},
-              {"SMRUN_MASTER_PORT", std::to_string(base_port)},
-              {"SMRUN_CONTROL_PORT", std::to_string(base_port + 1)},
-              {"SMRUN_HOST_WAIT_SECONDS", "60"},
-              {"SMRUN_TERM_GRACE_SECONDS", "5"},
-              {"GLOO_SOCKET_IFNAME", "lo"},
-              {"TRAINING_JOB_NAME", "e2e-edges"}};
-  }
-
-  Env env_for(std::size_t host, const Env& extra) const {
-    Env env = shared;
-    env.insert(extra.begin(), extra.end());
-    return hosts[host]->environment(env);
-  }
-
-  std::vector<ProcessResult> run_all(const Env& extra = {}) {
-    std::vector<std::future<ProcessResult>> running;
-    for (auto& job : hosts) {
-      Env env = shared;
-      env.insert(extra.begin(), extra.end());
-      running.push_back(
-          std::async(std::launch::async, [&job, env] { return job->run_train(env, 180s); }));
-    }
-    std::vector<ProcessResult> results;
-    for (auto& r : running) results.push_back(r.get());
-    return results;
-  }
-
-  // smrun train for one host in the background, so the test can signal it.
-  std::unique_ptr<BackgroundProcess> start(std::size_t host, const Env& extra) const {
-    const auto& job = *hosts[host];
-    return std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{smrun_binary().string(), "train"}, env_for(host, extra),
-        job.scratch() / "smrun.out", job.scratch() / "smrun.err");
-  }
-};
-
 class DistributedEdges : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -132,7 +59,7 @@ class DistributedEdges : public ::testing::Test {
 };
 
 TEST_F(DistributedEdges, HostNeverArrives) {
-  EdgeCluster cluster(
+  SimulatedCluster cluster(
       2, {{"sagemaker_program", "train.py"}, {"sagemaker_torch_distributed_enabled", true}},
       "train.py", kBlockingRanks);
   const auto t0 = Clock::now();
@@ -157,7 +84,7 @@ TEST_F(DistributedEdges, HostNeverArrives) {
 }
 
 TEST_F(DistributedEdges, SigtermToOneHost) {
-  EdgeCluster cluster(
+  SimulatedCluster cluster(
       2, {{"sagemaker_program", "block.py"}, {"sagemaker_torch_distributed_enabled", true}},
       "block.py", kBlockingRanks);
   const Env extra{{"SMRUN_NPROC_PER_NODE", "1"}};
@@ -199,7 +126,7 @@ TEST_F(DistributedEdges, SigtermToOneHost) {
 }
 
 TEST_F(DistributedEdges, TorchrunLauncher) {
-  EdgeCluster cluster(
+  SimulatedCluster cluster(
       2, {{"epochs", 5}, {"sagemaker_program", "train.py"}, {"smrun_launcher", "torchrun"}},
       "train.py", read_file(source_dir() / "examples/pytorch-ddp/train.py"));
   const auto t0 = Clock::now();

@@ -9,80 +9,28 @@
 #include <random>
 
 #include "e2e/job_fixture.hpp"
+#include "e2e/simulated_cluster.hpp"
 
 namespace smrun::test::e2e {
 namespace {
 
-bool have_torch() {
-  ProcessOptions o;
-  o.argv = {"/usr/bin/python3", "-c",
-            "import torch.distributed as d; assert d.is_gloo_available()"};
-  o.timeout = 60s;
-  return run_process(o).exit_code == 0;
+std::string ddp_script() {
+  return read_file(source_dir() / "examples/pytorch-ddp/train.py");
 }
-
-int random_port() {
-  std::random_device rd;
-  return 20000 + static_cast<int>(rd() % 20000);
-}
-
-struct Cluster {
-  std::vector<std::unique_ptr<JobDir>> hosts;
-  Env shared;
-
-  Cluster(int n, const nlohmann::ordered_json& hyperparameters) {
-    std::string names, addresses;
-    for (int i = 1; i <= n; ++i) {
-      names += std::string(i > 1 ? "," : "") + "\"algo-" + std::to_string(i) + "\"";
-      addresses += std::string(i > 1 ? "," : "") + "algo-" + std::to_string(i) + "=127.0.0." +
-                   std::to_string(i + 1);
-    }
-    const std::string script = test::read_file(source_dir() / "examples/pytorch-ddp/train.py");
-    for (int i = 1; i <= n; ++i) {
-      auto job = std::make_unique<JobDir>();
-      job->write_resource_config("{\"current_host\": \"algo-" + std::to_string(i) +
-                                 "\", \"hosts\": [" + names +
-                                 "], \"network_interface_name\": \"lo\"}");
-      job->write_sdk_hyperparameters(hyperparameters);
-      job->write_code_file("train.py", script);
-      hosts.push_back(std::move(job));
-    }
-    const int base_port = random_port();
-    shared = {{"SMRUN_HOST_ADDRESSES", addresses},
-              {"SMRUN_MASTER_ADDR_IP", "1"},
-              {"SMRUN_MASTER_PORT", std::to_string(base_port)},
-              {"SMRUN_CONTROL_PORT", std::to_string(base_port + 1)},
-              {"SMRUN_HOST_WAIT_SECONDS", "60"},
-              {"SMRUN_TERM_GRACE_SECONDS", "5"},
-              {"GLOO_SOCKET_IFNAME", "lo"},
-              {"TRAINING_JOB_NAME", "e2e-ddp"}};
-  }
-
-  std::vector<ProcessResult> run_all(const Env& extra = {}) {
-    std::vector<std::future<ProcessResult>> running;
-    for (auto& job : hosts) {
-      Env env = shared;
-      env.insert(extra.begin(), extra.end());
-      running.push_back(
-          std::async(std::launch::async, [&job, env] { return job->run_train(env, 180s); }));
-    }
-    std::vector<ProcessResult> results;
-    for (auto& r : running) results.push_back(r.get());
-    return results;
-  }
-};
 
 class DistributedTorch : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!have_torch()) GTEST_SKIP() << "Debian python3-torch (with gloo) is not installed";
+    if (!torch_with_gloo()) GTEST_SKIP() << "Debian python3-torch (with gloo) is not installed";
   }
 };
 
 TEST_F(DistributedTorch, NativeTwoHostsTimesTwoRanksAllReduce) {
-  Cluster cluster(2, {{"epochs", 5},
-                      {"sagemaker_program", "train.py"},
-                      {"sagemaker_torch_distributed_enabled", true}});
+  SimulatedCluster cluster(2,
+                           {{"epochs", 5},
+                            {"sagemaker_program", "train.py"},
+                            {"sagemaker_torch_distributed_enabled", true}},
+                           "train.py", ddp_script());
   auto results = cluster.run_all({{"SMRUN_NPROC_PER_NODE", "2"}});
   std::string all_out;
   for (std::size_t i = 0; i < results.size(); ++i) {
@@ -103,11 +51,13 @@ TEST_F(DistributedTorch, NativeTwoHostsTimesTwoRanksAllReduce) {
 }
 
 TEST_F(DistributedTorch, OneRankFailingTearsDownEveryHostWithTheRootCause) {
-  Cluster cluster(2, {{"epochs", 1000000},
-                      {"fail-rank", 3},
-                      {"fail-code", 3},
-                      {"sagemaker_program", "train.py"},
-                      {"sagemaker_torch_distributed_enabled", true}});
+  SimulatedCluster cluster(2,
+                           {{"epochs", 1000000},
+                            {"fail-rank", 3},
+                            {"fail-code", 3},
+                            {"sagemaker_program", "train.py"},
+                            {"sagemaker_torch_distributed_enabled", true}},
+                           "train.py", ddp_script());
   auto t0 = std::chrono::steady_clock::now();
   auto results = cluster.run_all({{"SMRUN_NPROC_PER_NODE", "2"}});
   auto elapsed = std::chrono::steady_clock::now() - t0;
