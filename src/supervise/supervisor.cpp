@@ -52,6 +52,8 @@ struct Worker {
   bool group_gone = false;                   // kill(-pgid) said ESRCH: nobody left to signal
   std::optional<Clock::time_point> kill_at;  // SIGTERM sent; SIGKILL due at this time
   bool kill_sent = false;
+  bool service = false;             // ProcessSpec::service
+  bool stopped_as_service = false;  // SIGTERMed because the job ended: its exit is no failure
   WorkerResult result;
 };
 
@@ -78,6 +80,8 @@ class Supervision {
   void kill_leftovers();
   void check_deadlines(Clock::time_point now);
   void stop_workers(const HookAction& action);
+  void stop_services(const char* reason);
+  bool only_services_left() const;
   template <typename Call>
   void call_hook(Call&& call);
   Worker* find(pid_t pid);
@@ -96,6 +100,10 @@ class Supervision {
   int m_received_signal = 0;
   bool m_killed_after_grace = false;
   std::optional<std::string> m_stop_reason;
+  // A run with hooks and no work of its own (only services, or nothing: an MPI worker host)
+  // lasts until a hook finishes or stops it, or a stop signal arrives.
+  bool m_wait_for_hook = false;
+  bool m_hook_settled = false;
 
   bool m_no_children = false;  // waitpid said ECHILD; nothing can appear after that
   bool m_sweep_started = false;
@@ -111,6 +119,9 @@ class Supervision {
 base::Status Supervision::start(const std::vector<ProcessSpec>& specs,
                                 std::vector<UniqueFd> log_files) {
   m_workers.reserve(specs.size());  // never reallocates afterwards: the loop keeps pointers
+  m_wait_for_hook = m_options.hooks != nullptr &&
+                    std::none_of(specs.begin(), specs.end(),
+                                 [](const ProcessSpec& spec) { return !spec.service; });
   SpawnOptions spawn_options;
   spawn_options.capture_stdout = m_options.prefix_output || m_options.log_dir.has_value();
   for (const ProcessSpec& spec : specs) {
@@ -126,6 +137,7 @@ base::Status Supervision::start(const std::vector<ProcessSpec>& specs,
     m_relay.add_worker(spec.label, std::move(spawned->stdout_read), std::move(spawned->stderr_read),
                        index < log_files.size() ? std::move(log_files[index]) : UniqueFd());
     worker.pid = spawned->pid;
+    worker.service = spec.service;
     worker.exec_failure = std::move(spawned->exec_failure);
     worker.result.label = spec.label;
     worker.result.pid = spawned->pid;
@@ -198,13 +210,32 @@ void Supervision::call_hook(Call&& call) {
 }
 
 void Supervision::stop_workers(const HookAction& action) {
+  if (action.finish && !action.stop && only_services_left()) {
+    m_hook_settled = true;
+    stop_services("the job finished");
+    return;
+  }
   if (!action.stop) return;
+  m_hook_settled = true;
   if (!m_stop_reason) {
     m_stop_reason = action.reason;
     spdlog::warn("stopping all workers: {}", action.reason);
   }
   for (Worker& worker : m_workers)
     if (!worker.reaped) terminate_group(worker, "stop requested");
+}
+
+bool Supervision::only_services_left() const {
+  return std::all_of(m_workers.begin(), m_workers.end(),
+                     [](const Worker& w) { return w.reaped || w.service; });
+}
+
+void Supervision::stop_services(const char* reason) {
+  for (Worker& worker : m_workers) {
+    if (!worker.service || worker.reaped || worker.stopped_as_service) continue;
+    worker.stopped_as_service = true;
+    terminate_group(worker, reason);
+  }
 }
 
 void Supervision::drain_signals() {
@@ -244,6 +275,12 @@ void Supervision::reap_children() {
     if (pid < 0 && errno == ECHILD) m_no_children = true;
     break;
   }
+  // The job's own processes are done: its helper daemons go too. A run of only services waits
+  // for a hook's finish instead (unless there is no hook to wait for).
+  const bool had_work =
+      std::any_of(m_workers.begin(), m_workers.end(), [](const Worker& w) { return !w.service; });
+  if (only_services_left() && (had_work || m_options.hooks == nullptr))
+    stop_services("the job's processes ended");
   if (all_reaped() && !m_sweep_started) start_sweep();
 }
 
@@ -254,7 +291,9 @@ void Supervision::on_worker_exit(Worker& worker, int status) {
   result.ended_at = std::chrono::system_clock::now();
   result.exit = decode_wait_status(status);
   if (worker.exec_failure) result.exit = ExitInfo{worker.exec_failure->exit_code, 0, false};
-  const bool failure = result.exec_failed || failed(result.exit);
+  const bool failure = !worker.stopped_as_service && (result.exec_failed || failed(result.exit));
+  if (worker.service && !worker.stopped_as_service && !failed(result.exit))
+    spdlog::warn("service {} (pid {}) ended before the job did", result.label, worker.pid);
   if (failure)
     spdlog::warn("{} (pid {}) failed: {}", result.label, worker.pid, describe(result.exit));
   else
@@ -285,6 +324,7 @@ void Supervision::forward(int signo) {
   const bool stop = is_stop_signal(signo);
   const bool first_stop = stop && m_received_signal == 0;
   if (first_stop) m_received_signal = signo;
+  if (stop) m_hook_settled = true;
   spdlog::info("received {}", name);
   for (Worker& worker : m_workers) {
     if (!signal_group(worker, signo)) continue;
@@ -382,6 +422,7 @@ bool Supervision::all_reaped() const {
 
 bool Supervision::done() const {
   if (m_gave_up) return true;
+  if (m_wait_for_hook && !m_hook_settled) return false;
   return all_reaped() && m_no_children && !m_relay.reading() && m_relay.flushed();
 }
 

@@ -12,6 +12,11 @@ struct ProcessSpec {
   std::vector<std::string> env;   // the worker's full environment, "KEY=VALUE" items
   std::filesystem::path cwd;      // empty: inherit smrun's working directory
   std::string label;              // e.g. "algo-1:0", used in logs and reports
+  // A helper daemon that lives as long as the job (the SSH daemon of an MPI host), not a part
+  // of the job's work: it is stopped once every non-service process has ended (or, on a host
+  // with only services, when a hook says the job finished), and that stop is not a failure.
+  // Ending on its own before that is a failure like any worker's.
+  bool service = false;
 };
 
 }  // namespace smrun::supervise

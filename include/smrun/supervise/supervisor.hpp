@@ -34,6 +34,9 @@ struct SuperviseOptions {
 // - gang semantics: when one worker fails, the others' groups get SIGTERM, then SIGKILL; a hook
 //   returning HookAction::stop does the same;
 // - when a worker's leader exits, what is left of its group gets SIGTERM, then SIGKILL;
+// - service specs (ProcessSpec::service) are stopped once every other worker has ended, or
+//   when a hook returns HookAction::finish on a run that has only services; that stop is not
+//   a failure (a run of only services and no hooks stops them at once);
 // - once all workers are done, other leftover children get SIGTERM, then SIGKILL;
 // - relays each worker's stderr (and stdout, when captured) without blocking, keeps its
 //   stderr tail, and waits up to a few seconds at the end for a stalled stdout/stderr reader.

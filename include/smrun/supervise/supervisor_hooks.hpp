@@ -17,6 +17,10 @@ namespace smrun::supervise {
 struct HookAction {
   bool stop = false;   // tear the local workers down, as after a local failure
   std::string reason;  // one line for logs and RunResult::stop_reason, e.g. "algo-2 failed"
+  // The job finished elsewhere (an MPI worker host, whose ranks belong to the master's
+  // mpirun): stop the service processes as after a normal end; not a failure. Ignored while
+  // non-service workers still run or when `stop` is set.
+  bool finish = false;
 };
 
 // Every method is called from run_supervised's thread, between two poll() rounds, so it must
