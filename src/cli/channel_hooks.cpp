@@ -9,7 +9,10 @@ namespace smrun::cli {
 supervise::HookAction ChannelHooks::to_action(
     const std::vector<cluster::ClusterEvent>& events) const {
   for (const auto& event : events) {
-    if (event.kind != cluster::ClusterEvent::Kind::kAbort) continue;
+    if (event.kind == cluster::ClusterEvent::Kind::kRelease) {
+      spdlog::info("the master's launcher finished; ending this host's part");
+      return supervise::HookAction{false, "", true};
+    }
     const std::string reason = cluster::describe(event.failure);
     spdlog::error("job aborted: {}", reason);
     return supervise::HookAction{true, reason};

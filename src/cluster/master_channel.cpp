@@ -343,6 +343,12 @@ bool MasterChannel::every_worker_settled() const {
   return true;
 }
 
+void MasterChannel::release_workers() {
+  if (m_phase == Phase::kBarrier || m_phase == Phase::kClosed) return;
+  spdlog::info("cluster: releasing the worker hosts");
+  broadcast({{"type", "release"}});
+}
+
 base::Expected<JobVerdict> MasterChannel::finish(const LocalVerdict& local) {
   if (m_phase == Phase::kClosed)
     return base::fail(base::ErrorKind::kInternal, "cluster: finish() called twice");

@@ -24,6 +24,7 @@ class MasterChannel final : public ControlChannel {
   std::vector<ClusterEvent> on_ready(int fd, short revents) override;
   std::vector<ClusterEvent> tick() override;
   void report_failure(const FailureRecord& failure) override;
+  void release_workers() override;
   std::optional<FailureRecord> abort_reason() const override { return m_first_failure; }
   base::Expected<JobVerdict> finish(const LocalVerdict& local) override;
 

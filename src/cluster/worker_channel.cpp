@@ -181,6 +181,8 @@ void WorkerChannel::handle_message(const nlohmann::json& message,
     auto failure = failure_from_json(message.value("failure", nlohmann::json()));
     if (!failure) return lose_master(failure.error().message, events);
     set_abort(std::move(*failure), events);
+  } else if (type == "release") {
+    if (!m_abort) events.push_back(ClusterEvent{ClusterEvent::Kind::kRelease, FailureRecord{}});
   } else if (type == "verdict") {
     auto verdict = verdict_from_json(message.value("verdict", nlohmann::json()));
     if (!verdict) return lose_master(verdict.error().message, events);

@@ -21,6 +21,7 @@ class WorkerChannel final : public ControlChannel {
   std::vector<ClusterEvent> on_ready(int fd, short revents) override;
   std::vector<ClusterEvent> tick() override;
   void report_failure(const FailureRecord& failure) override;
+  void release_workers() override {}
   std::optional<FailureRecord> abort_reason() const override { return m_abort; }
   base::Expected<JobVerdict> finish(const LocalVerdict& local) override;
 

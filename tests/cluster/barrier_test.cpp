@@ -201,8 +201,8 @@ TEST(BarrierRefusal, MasterRefusesOtherProtocolVersion) {
   auto refuse = peer.read(milliseconds(1000));
   ASSERT_TRUE(refuse);
   EXPECT_EQ((*refuse)["type"], "refuse");
-  EXPECT_EQ((*refuse)["reason"],
-            "protocol version mismatch: master algo-1 speaks version 1, peer speaks version 99");
+  EXPECT_EQ((*refuse)["reason"], "protocol version mismatch: master algo-1 speaks version " +
+                                     std::to_string(kProtocolVersion) + ", peer speaks version 99");
   EXPECT_FALSE(peer.read(milliseconds(1000)));  // and the master closed the connection
   EXPECT_FALSE(pending.get());
 }
@@ -214,13 +214,17 @@ TEST(BarrierRefusal, WorkerRefusesMasterWithOtherProtocolVersion) {
   auto pending = join_async(worker);
   RawPeer fake_master(accept_one_connection(host_address(0), port, milliseconds(3000)));
   ASSERT_TRUE(fake_master.connected());
-  fake_master.send({{"type", "challenge"}, {"version", 2}, {"master", "algo-1"}, {"nonce", "ab"}});
+  fake_master.send({{"type", "challenge"},
+                    {"version", kProtocolVersion + 1},
+                    {"master", "algo-1"},
+                    {"nonce", "ab"}});
   auto started = Clock::now();
   auto result = pending.get();
   ASSERT_FALSE(result);
-  EXPECT_EQ(result.error().message,
-            "protocol version mismatch: master algo-1 speaks version 2, this smrun speaks "
-            "version 1");
+  EXPECT_EQ(result.error().message, "protocol version mismatch: master algo-1 speaks version " +
+                                        std::to_string(kProtocolVersion + 1) +
+                                        ", this smrun speaks version " +
+                                        std::to_string(kProtocolVersion));
   EXPECT_LT(Clock::now() - started, milliseconds(1000));  // fatal at once, not retried
 }
 

@@ -287,3 +287,60 @@ TEST(LostMaster, SilentMasterEndsFinishWithinHeartbeatTimeout) {
 
 }  // namespace
 }  // namespace smrun::cluster::test
+
+namespace smrun::cluster::test {
+namespace {
+
+// MPI: the worker hosts run nothing of their own; the master's RELEASE ends their part, then
+// the usual DONE/VERDICT exchange gives every host the master's result.
+TEST(Release, WorkersSeeReleaseThenGetTheMastersVerdict) {
+  auto port = free_port();
+  std::vector<ClusterConfig> configs;
+  for (int i = 0; i < 3; ++i) configs.push_back(host_config(3, i, port));
+  auto runs = run_hosts(configs, [&](int i, ControlChannel& channel, HostRun& run) {
+    if (i == 0) {
+      channel.release_workers();
+      run.verdict = channel.finish(LocalVerdict{0, std::nullopt});
+      return;
+    }
+    run.abort = wait_event(channel, milliseconds(3000));
+    run.verdict = channel.finish(LocalVerdict{0, std::nullopt});
+  });
+  for (int i = 0; i < 3; ++i) {
+    SCOPED_TRACE(host_name(i));
+    ASSERT_EQ(runs[i].join_error, "");
+    if (i > 0) {
+      ASSERT_TRUE(runs[i].abort);
+      EXPECT_EQ(runs[i].abort->event.kind, ClusterEvent::Kind::kRelease);
+    }
+    ASSERT_TRUE(runs[i].verdict && *runs[i].verdict);
+    EXPECT_EQ((**runs[i].verdict).exit_code, 0);
+    EXPECT_FALSE((**runs[i].verdict).failure);
+  }
+}
+
+TEST(Release, AbortBeforeReleaseWins) {
+  auto port = free_port();
+  std::vector<ClusterConfig> configs;
+  for (int i = 0; i < 2; ++i) configs.push_back(host_config(2, i, port));
+  const FailureRecord failure{"algo-1", std::nullopt, 3, 0, "mpirun exited with code 3", 1};
+  auto runs = run_hosts(configs, [&](int i, ControlChannel& channel, HostRun& run) {
+    if (i == 0) {
+      channel.report_failure(failure);
+      channel.release_workers();  // ignored by the worker: the job already failed
+      run.verdict = channel.finish(LocalVerdict{3, failure});
+      return;
+    }
+    run.abort = wait_event(channel, milliseconds(3000));
+    run.verdict = channel.finish(LocalVerdict{143, terminated("algo-2")});
+  });
+  ASSERT_TRUE(runs[1].abort);
+  EXPECT_EQ(runs[1].abort->event.kind, ClusterEvent::Kind::kAbort);
+  for (const auto& run : runs) {
+    ASSERT_TRUE(run.verdict && *run.verdict);
+    EXPECT_EQ((**run.verdict).exit_code, 3);
+  }
+}
+
+}  // namespace
+}  // namespace smrun::cluster::test

@@ -55,6 +55,11 @@ class ControlChannel {
   // ABORT back, which may carry an earlier failure of another host.
   virtual void report_failure(const FailureRecord& failure) = 0;
 
+  // Master only (a worker ignores it): tells every worker host that the master's own launcher
+  // ended successfully, which they see as a kRelease event. For launchers whose worker hosts
+  // run nothing themselves (MPI), so they stop their daemons and report DONE.
+  virtual void release_workers() = 0;
+
   // The first failure this host learnt of (the one the kAbort event carried), if any.
   virtual std::optional<FailureRecord> abort_reason() const = 0;
 

@@ -15,7 +15,8 @@
 namespace smrun::cluster {
 
 // Sent in every CHALLENGE and HELLO; peers with another version are refused.
-inline constexpr int kProtocolVersion = 1;
+// Version 2 added RELEASE (MPI worker hosts whose ranks belong to the master's mpirun).
+inline constexpr int kProtocolVersion = 2;
 
 // One host's failure, as reported by that host (or by the master for a host it lost).
 struct FailureRecord {
@@ -48,6 +49,9 @@ struct JobVerdict {
 struct ClusterEvent {
   enum class Kind {
     kAbort,  // some host failed (or was lost): stop the local workers; carries the first failure
+    // The master's launcher (mpirun) ended successfully: a host with nothing of its own to run
+    // (only its SSH daemon) can finish now. Hosts running their own ranks ignore it.
+    kRelease,
   };
   Kind kind = Kind::kAbort;
   FailureRecord failure;
