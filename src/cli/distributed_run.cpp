@@ -16,8 +16,11 @@
 #include "smrun/cli/settings.hpp"
 #include "smrun/cli/train_steps.hpp"
 #include "smrun/cluster/address.hpp"
+#include "smrun/cluster/port_probe.hpp"
 #include "smrun/launch/distributed_plan.hpp"
+#include "smrun/launch/mpi_plan.hpp"
 #include "smrun/report/failure_report.hpp"
+#include "smrun/report/mpirun_output.hpp"
 #include "smrun/report/outcome_files.hpp"
 
 namespace smrun::cli {
@@ -86,6 +89,18 @@ cluster::FailureRecord describe_worker(const RunContext& rc, const supervise::Wo
   if (i < rc.plan.error_files.size()) info = read_error_file(rc.plan.error_files[i]);
   record.message =
       w.exec_failed ? w.exec_error : (info ? info->message : report::exception_line(w.stderr_tail));
+  // mpirun exits with the first failed rank's status; its stderr says which rank that was.
+  if (rc.plan.topology.choice.launcher == launch::Launcher::kMpi && !w.exec_failed) {
+    if (auto mpi = report::parse_mpirun_failure(w.stderr_tail, rc.plan.topology.hosts,
+                                                rc.plan.topology.nproc_per_node)) {
+      if (!mpi->host.empty()) record.host = mpi->host;
+      record.rank = mpi->rank;
+      record.exit_code = mpi->exit_code;
+      record.signal = mpi->signal;
+      if (auto line = report::exception_line(mpi->stderr_text); !line.empty())
+        record.message = line;
+    }
+  }
   record.message = report::scrub_secrets(record.message, rc.ctx.secret_values);
   return record;
 }
@@ -99,8 +114,9 @@ cluster::LocalVerdict local_verdict(const RunContext& rc, const supervise::RunRe
 }
 
 std::string failure_text(const RunContext& rc, const supervise::RunResult& result,
-                         const cluster::FailureRecord& root, const std::string& program,
-                         const supervise::SuperviseOptions& options) {
+                         const cluster::FailureRecord& root,
+                         const std::optional<cluster::FailureRecord>& local_failure,
+                         const std::string& program, const supervise::SuperviseOptions& options) {
   if (!root.rank && root.signal == 0 && root.exit_code == base::kExitCluster)
     return fmt::format("ClusterError: {}\n", root.message);
   report::FailureFacts facts;
@@ -111,8 +127,12 @@ std::string failure_text(const RunContext& rc, const supervise::RunResult& resul
   facts.signal = root.signal;
   facts.grace_seconds = static_cast<int>(options.grace.count());
   if (!root.message.empty()) facts.error_detail = root.message;
-  // Local root cause: add what only this host knows (stderr tail, error-file callstack).
-  if (root.host == rc.ctx.hostname && result.first_failure) {
+  // Local root cause: add what only this host knows (stderr tail, error-file callstack). With
+  // MPI the root cause may name another host while its output came through the local mpirun.
+  const bool local_root = local_failure && local_failure->host == root.host &&
+                          local_failure->rank == root.rank &&
+                          local_failure->unix_ms == root.unix_ms;
+  if (local_root && result.first_failure) {
     const auto& w = result.workers[*result.first_failure];
     facts.stderr_tail = w.stderr_tail;
     facts.core_dumped = w.exit.core_dumped;
@@ -125,6 +145,31 @@ std::string failure_text(const RunContext& rc, const supervise::RunResult& resul
   }
   if (!root.rank && root.signal != 0) return fmt::format("Stopped: {}\n", root.message);
   return report::compose_failure_report(facts);
+}
+
+// Before mpirun starts, every other host's SSH daemon must accept connections (they start it
+// right after the barrier). Skipped when smrun runs no daemon (SMRUN_MPI_SSHD=[]).
+base::Status wait_for_ssh_daemons(const JobContext& ctx, const launch::LaunchTopology& topology,
+                                  const cluster::ClusterConfig& ccfg,
+                                  cluster::ControlChannel& channel) {
+  auto daemon = launch::mpi_daemon_command(ctx.process_env);
+  if (!daemon) return base::Unexpected(daemon.error());
+  if (daemon->empty()) return {};
+  int port = 22;
+  if (auto v = env::lookup(ctx.process_env, "SMRUN_MPI_SSH_PORT"); v && !v->empty()) {
+    auto [ptr, ec] = std::from_chars(v->data(), v->data() + v->size(), port);
+    if (ec != std::errc() || ptr != v->data() + v->size() || port < 1 || port > 65535)
+      return base::fail(base::ErrorKind::kConfig,
+                        "environment variable SMRUN_MPI_SSH_PORT='" + *v +
+                            "': expected a port number between 1 and 65535");
+  }
+  std::vector<std::string> others;
+  for (const auto& host : topology.hosts)
+    if (host != topology.current_host) others.push_back(host);
+  spdlog::info("waiting for the SSH daemons of {} host(s) on port {}", others.size(), port);
+  return cluster::wait_for_listeners(
+      others, static_cast<std::uint16_t>(port), ccfg.address_overrides,
+      std::chrono::duration_cast<std::chrono::milliseconds>(ccfg.host_wait), channel);
 }
 
 fs::path make_error_dir() {
@@ -196,11 +241,26 @@ int run_distributed(const JobContext& ctx, const launch::ProcessPlan& single,
   if (auto v = env::lookup(ctx.process_env, "SMRUN_RANK_LOG_DIR"); v && !v->empty())
     options.log_dir = *v;
 
+  const bool mpi = topology.choice.launcher == launch::Launcher::kMpi;
+  if (mpi && channel && topology.is_master) {
+    if (auto waited = wait_for_ssh_daemons(ctx, topology, ccfg, *channel); !waited) {
+      cluster::FailureRecord record{ctx.hostname,           std::nullopt,
+                                    base::kExitCluster,     0,
+                                    waited.error().message, cluster::unix_ms_now()};
+      channel->report_failure(record);
+      auto finished = channel->finish(cluster::LocalVerdict{base::kExitCluster, record});
+      (void)finished;  // the verdict is this failure; fail_job reports it
+      return fail_job(waited.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
+    }
+  }
+
   spdlog::info("Invoking user script: {}", redacted_command(single, ctx));
   auto result = supervise::run_supervised(plan->processes, options);
   if (!result) return fail_job(result.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
 
   cluster::LocalVerdict local = local_verdict(rc, *result);
+  // MPI worker hosts have nothing of their own to finish: mpirun's success ends their part.
+  if (mpi && channel && topology.is_master && local.exit_code == 0) channel->release_workers();
   cluster::JobVerdict verdict;
   if (channel) {
     auto finished = channel->finish(local);
@@ -215,7 +275,8 @@ int run_distributed(const JobContext& ctx, const launch::ProcessPlan& single,
   cluster::FailureRecord root = verdict.failure.value_or(cluster::FailureRecord{
       ctx.hostname, std::nullopt, verdict.exit_code, 0, "the job failed", cluster::unix_ms_now()});
   std::string text = report::scrub_secrets(
-      failure_text(rc, *result, root, single.entry_point, options), ctx.secret_values);
+      failure_text(rc, *result, root, local.failure, single.entry_point, options),
+      ctx.secret_values);
   spdlog::error("Reporting training FAILURE");
   spdlog::error("{}", text.substr(0, text.find('\n')));
   if (auto written = report::write_failure_file(ctx.paths.failure_file, text); !written)

@@ -165,6 +165,18 @@ base::Expected<DistributedPlan> make_distributed_plan(const LaunchTopology& topo
       break;
     }
     case Launcher::kMpi: {
+      // Every host (the master too, like the reference) runs the daemon mpirun reaches it
+      // through, as a service: it ends when mpirun does, or when the master releases a worker.
+      auto daemon = mpi_daemon_command(process_env);
+      if (!daemon) return base::Unexpected(daemon.error());
+      if (!daemon->empty() && topo.num_nodes() > 1) {
+        auto spec = make_spec(
+            std::move(*daemon), host_env, {},
+            topo.current_host + ":" + std::filesystem::path((*daemon)[0]).filename().string());
+        spec.service = true;
+        plan.processes.push_back(std::move(spec));
+        plan.error_files.emplace_back();
+      }
       if (!topo.is_master) {
         plan.notes.push_back("MPI worker host: mpirun on " + topo.master_host +
                              " starts this host's ranks over ssh");

@@ -390,8 +390,13 @@ TEST(MpiPlan, MasterRunsMpirunWithValuesOnlyByName) {
   auto plan = job.plan();
   ASSERT_TRUE(plan.has_value()) << plan.error().message;
   EXPECT_EQ(plan->topology.choice.launcher, Launcher::kMpi);
-  ASSERT_EQ(plan->processes.size(), 1u);
-  const auto& spec = plan->processes[0];
+  // The master runs the SSH daemon too (the reference does), as a service, then mpirun.
+  ASSERT_EQ(plan->processes.size(), 2u);
+  EXPECT_EQ(plan->processes[0].argv, (Argv{"/usr/sbin/sshd", "-D"}));
+  EXPECT_EQ(plan->processes[0].label, "algo-1:sshd");
+  EXPECT_TRUE(plan->processes[0].service);
+  const auto& spec = plan->processes[1];
+  EXPECT_FALSE(spec.service);
   EXPECT_EQ(spec.label, "algo-1:mpirun");
   const Argv& argv = spec.argv;
   EXPECT_EQ(Argv(argv.begin(), argv.begin() + 5),
@@ -412,13 +417,16 @@ TEST(MpiPlan, MasterRunsMpirunWithValuesOnlyByName) {
   EXPECT_EQ(plan->added_env.size(), 0u);
 }
 
-TEST(MpiPlan, WorkerHostRunsNothing) {
+TEST(MpiPlan, WorkerHostRunsOnlyItsSshDaemon) {
   Job job(mpi_job("algo-2"));
   auto plan = job.plan();
   ASSERT_TRUE(plan.has_value()) << plan.error().message;
   EXPECT_EQ(plan->topology.node_rank, 1);
   EXPECT_FALSE(plan->topology.is_master);
-  EXPECT_TRUE(plan->processes.empty());
+  ASSERT_EQ(plan->processes.size(), 1u);
+  EXPECT_EQ(plan->processes[0].argv, (Argv{"/usr/sbin/sshd", "-D"}));
+  EXPECT_EQ(plan->processes[0].label, "algo-2:sshd");
+  EXPECT_TRUE(plan->processes[0].service);
   EXPECT_EQ(plan->notes,
             (Argv{"MPI worker host: mpirun on algo-1 starts this host's ranks over ssh"}));
 }
@@ -432,12 +440,47 @@ TEST(MpiPlan, SmDataParallelFromTheSdkFlag) {
   spec.resource = resource_json({"algo-1", "algo-2"}, "algo-1", "ml.p3.16xlarge", "eth0");
   auto plan = Job(spec).plan();
   ASSERT_TRUE(plan.has_value()) << plan.error().message;
-  const Argv& argv = plan->processes[0].argv;
+  ASSERT_EQ(plan->processes.size(), 2u);
+  const Argv& argv = plan->processes[1].argv;
   EXPECT_NE(std::find(argv.begin(), argv.end(), "--oversubscribe"), argv.end());
   EXPECT_NE(std::find(argv.begin(), argv.end(), "SAGEMAKER_INSTANCE_TYPE=ml.p4d.24xlarge"),
             argv.end());
   EXPECT_NE(std::find(argv.begin(), argv.end(), "--verbose"), argv.end());
   EXPECT_EQ(std::find(argv.begin(), argv.end(), "smddprun"), argv.end());  // not installed
+}
+
+TEST(MpiPlan, DaemonComesFromSmrunMpiSshd) {
+  JobSpec spec = mpi_job("algo-2");
+  spec.env["SMRUN_MPI_SSHD"] = R"(["/opt/ssh/sbin/sshd", "-D", "-f", "/etc/x y.conf"])";
+  auto plan = Job(spec).plan();
+  ASSERT_TRUE(plan.has_value()) << plan.error().message;
+  ASSERT_EQ(plan->processes.size(), 1u);
+  EXPECT_EQ(plan->processes[0].argv, (Argv{"/opt/ssh/sbin/sshd", "-D", "-f", "/etc/x y.conf"}));
+  EXPECT_EQ(plan->processes[0].label, "algo-2:sshd");
+
+  spec.env["SMRUN_MPI_SSHD"] = "[]";  // the image runs its own remote agent
+  plan = Job(spec).plan();
+  ASSERT_TRUE(plan.has_value()) << plan.error().message;
+  EXPECT_TRUE(plan->processes.empty());
+
+  spec.env["SMRUN_MPI_SSHD"] = "/usr/sbin/sshd -D";
+  plan = Job(spec).plan();
+  ASSERT_FALSE(plan.has_value());
+  EXPECT_EQ(plan.error().kind, base::ErrorKind::kConfig);
+  EXPECT_EQ(plan.error().message.rfind("environment variable SMRUN_MPI_SSHD='/usr/sbin/sshd -D': "
+                                       "invalid JSON",
+                                       0),
+            0u)
+      << plan.error().message;
+}
+
+TEST(MpiPlan, SingleHostRunsNoDaemon) {
+  JobSpec spec = mpi_job("algo-1");
+  spec.resource = resource_json({"algo-1"}, "algo-1", "ml.p4d.24xlarge", "eth0");
+  auto plan = Job(spec).plan();
+  ASSERT_TRUE(plan.has_value()) << plan.error().message;
+  ASSERT_EQ(plan->processes.size(), 1u);
+  EXPECT_EQ(plan->processes[0].label, "algo-1:mpirun");
 }
 
 TEST(MpiPlan, BadCustomOptionsNameTheHyperparameter) {
