@@ -15,6 +15,13 @@ echo "== build (RelWithDebInfo)"
 echo "== tests"
 ctest --test-dir build --output-on-failure -j "$jobs" --timeout 300
 
+if [ "${SMRUN_SKIP_FUZZ:-0}" != "1" ]; then
+  # A smoke run of the libFuzzer targets over their seed corpora (scripts/fuzz.sh; long runs are
+  # documented there and in docs/reliability.md). Builds only the five libraries they link.
+  echo "== fuzz smoke (libFuzzer + ASan + UBSan, clang)"
+  SMRUN_FUZZ_MAX_TIME=60 "$root/scripts/fuzz.sh" 3000
+fi
+
 if [ "${SMRUN_SKIP_SANITIZERS:-0}" != "1" ]; then
   echo "== build (ASan + UBSan)"
   BUILD_TYPE=Debug "$root/scripts/build.sh" build-asan -DSMRUN_SANITIZE=ON -DSMRUN_BUILD_EXAMPLES=OFF

@@ -84,7 +84,7 @@ class Extraction {
 
   base::Unexpected<base::Error> failure(const std::string& what) const {
     return base::fail(base::ErrorKind::kCode,
-                      fmt::format("cannot extract {}: {}", m_archive.string(), what));
+                      fmt::format("cannot extract {}: {}", printable(m_archive.string()), what));
   }
   base::Unexpected<base::Error> member_failure(const std::string& name,
                                                const std::string& what) const {
@@ -174,7 +174,7 @@ base::Expected<Extraction::Verdict> Extraction::check_member(struct archive_entr
 base::Status Extraction::check_on_disk(const std::string& name, const fs::path& rel,
                                        bool replaces_ok) {
   fs::path current = m_root;
-  fs::path shown;
+  fs::path shown;  // the member's own path so far; printed through printable() like its name
   for (auto it = rel.begin(); it != rel.end(); ++it) {
     current /= *it;
     shown /= *it;
@@ -188,14 +188,17 @@ base::Status Extraction::check_on_disk(const std::string& name, const fs::path& 
     if (ec) return member_failure(name, fmt::format("cannot be checked: {}", ec.message()));
     if (fs::is_symlink(st)) {
       if (last)
-        return member_failure(name, fmt::format("would replace symlink '{}'", shown.string()));
-      return member_failure(name,
-                            fmt::format("would be written through symlink '{}'", shown.string()));
+        return member_failure(name,
+                              fmt::format("would replace symlink '{}'", printable(shown.string())));
+      return member_failure(
+          name, fmt::format("would be written through symlink '{}'", printable(shown.string())));
     }
     if (!last && !fs::is_directory(st))
-      return member_failure(name, fmt::format("needs '{}' to be a directory", shown.string()));
+      return member_failure(name,
+                            fmt::format("needs '{}' to be a directory", printable(shown.string())));
     if (last && !replaces_ok)
-      return member_failure(name, fmt::format("would replace existing '{}'", shown.string()));
+      return member_failure(name,
+                            fmt::format("would replace existing '{}'", printable(shown.string())));
   }
   return {};
 }
@@ -223,12 +226,13 @@ base::Status Extraction::check_symlinks_after() const {
   for (const fs::path& rel : m_symlinks) {
     auto inside = symlink_stays_inside(m_root, m_root / rel);
     if (!inside)
-      return failure(fmt::format("symlink '{}': {}", rel.string(), inside.error().message));
+      return failure(fmt::format("symlink '{}': {}", printable(rel.string()),
+                                 printable(inside.error().message)));
     if (!*inside)
       return failure(
           fmt::format("symlink '{}' resolves outside the destination through other "
                       "symlinks",
-                      rel.string()));
+                      printable(rel.string())));
   }
   return {};
 }
@@ -306,7 +310,7 @@ base::Status extract_archive_safely(const fs::path& archive, const fs::path& des
   if (ec || !fs::is_directory(root, ec))
     return base::fail(base::ErrorKind::kCode,
                       fmt::format("cannot extract {}: destination {} is not a directory",
-                                  archive.string(), dest.string()));
+                                  printable(archive.string()), printable(dest.string())));
   Extraction extraction(archive, root, options);
   base::Status status = extraction.run();
   if (!status) {

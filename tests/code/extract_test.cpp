@@ -305,5 +305,24 @@ TEST_F(ExtractTest, ControlCharactersInNamesAreEscaped) {
   expect_rejected({tar::file("../a\nb", "x")}, "member '../a\\nb' contains a '..' component");
 }
 
+// Found by fuzz_extract's one-line-error invariant: the on-disk checks printed the path they
+// stopped at unescaped, so a member name with a newline split the error message in two.
+TEST_F(ExtractTest, ControlCharactersInOnDiskPathsAreEscaped) {
+  expect_rejected({tar::symlink("l\nk", "x"), tar::file("l\nk", "x")},
+                  "member 'l\\nk' would replace symlink 'l\\nk'");
+}
+
+TEST_F(ExtractTest, ControlCharactersInParentPathsAreEscaped) {
+  expect_rejected({tar::file("a\nb", "x"), tar::file("a\nb/c", "y")},
+                  "member 'a\\nb/c' needs 'a\\nb' to be a directory");
+}
+
+TEST_F(ExtractTest, ControlCharactersInLateSymlinkErrorsAreEscaped) {
+  // The chain of RejectsSymlinkChainThatEscapesOnlyOnDisk, with newlines in the names.
+  expect_rejected({tar::dir("s\nub"), tar::symlink("s\n1", "s\nub/deeper/../../x"),
+                   tar::symlink("s\nub/deeper", "..")},
+                  "symlink 's\\n1' resolves outside the destination through other symlinks");
+}
+
 }  // namespace
 }  // namespace smrun::code
