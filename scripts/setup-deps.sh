@@ -9,7 +9,11 @@ PACKAGES=(
   libboost-dev libboost-filesystem-dev nlohmann-json3-dev libcxxopts-dev libspdlog-dev libfmt-dev
   libarchive-dev libdeflate-dev zlib1g-dev nettle-dev
   libgtest-dev libgmock-dev
-  python3 python3-venv python3-pip python3-torch pigz tar gzip procps clang-format
+  python3 python3-venv python3-pip python3-torch pigz tar gzip procps clang-format ccache
+  clang libclang-rt-14-dev
+  libtorch-dev libgloo-dev
+  busybox-static strace
+  openmpi-bin libopenmpi-dev openssh-server openssh-client
 )
 
 missing=()
