@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "smrun/base/exit_code.hpp"
+#include "smrun/supervise/exec_limits.hpp"
 #include "smrun/supervise/exec_path.hpp"
 #include "smrun/supervise/signals.hpp"
 
@@ -133,6 +134,13 @@ std::string failure_message(const ProcessSpec& spec, const ChildReport& report,
     case ChildStep::kExec:
       if (report.error_number == ENOENT && program.find('/') == std::string::npos)
         return "cannot execute '" + program + "': not found in PATH=" + path;
+      if (report.error_number == E2BIG) {
+        // strerror alone ("Argument list too long") does not say which hyperparameter or
+        // variable to shorten.
+        const std::string why =
+            explain_argument_list_too_long(spec.argv, spec.env, current_exec_limits());
+        if (!why.empty()) return "cannot execute '" + program + "': " + reason + ": " + why;
+      }
       return "cannot execute '" + program + "': " + reason;
     case ChildStep::kChdir:
       return "cannot change to directory '" + spec.cwd.string() + "' to run '" + program +
