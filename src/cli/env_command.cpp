@@ -123,10 +123,14 @@ int run_env_command(const std::vector<std::string>& args, env::EnvSnapshot proce
   }
 
   if (format == "json") {
-    nlohmann::ordered_json env_json = nlohmann::ordered_json::object();
+    // EnvList names are unique, so append directly: ordered_json's operator[] scans the object
+    // for each key, which made 100 000 SM_HP_* variables quadratic.
+    nlohmann::ordered_json::object_t env_json;
+    nlohmann::ordered_json::object_t::Container& env_items = env_json;
+    env_items.reserve(smrun_env.size());
     for (const auto& [k, v] : smrun_env.entries())
-      env_json[k] = (!show_secrets && base::is_secret_name(k)) ? base::kRedacted : v;
-    out["env"] = env_json;
+      env_items.emplace_back(k, (!show_secrets && base::is_secret_name(k)) ? base::kRedacted : v);
+    out["env"] = std::move(env_json);
     out["user_args"] = shown.user_args;
     out["command"] = command;
     out["cwd"] = ctx.paths.code.string();

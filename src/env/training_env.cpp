@@ -1,6 +1,7 @@
 #include "smrun/env/training_env.hpp"
 
 #include <algorithm>
+#include <unordered_map>
 
 #include "smrun/base/secrets.hpp"
 #include "smrun/hyperparams/py_format.hpp"
@@ -38,6 +39,29 @@ PyValue redact(const PyValue& value) {
   }
   return value;
 }
+
+// dict[key] = value with an index: PyValue::set scans linearly, which made 100 000
+// hyperparameters (one SM_HP_* each) quadratic. Same semantics: a repeated key keeps its
+// position and takes the new value.
+class IndexedDict {
+ public:
+  explicit IndexedDict(PyDict initial) : m_dict(std::move(initial)) {
+    for (std::size_t i = 0; i < m_dict.size(); ++i) m_index.emplace(m_dict[i].first, i);
+  }
+  void set(std::string key, PyValue value) {
+    if (auto it = m_index.find(key); it != m_index.end()) {
+      m_dict[it->second].second = std::move(value);
+      return;
+    }
+    m_index.emplace(key, m_dict.size());
+    m_dict.emplace_back(std::move(key), std::move(value));
+  }
+  const PyDict& items() const { return m_dict; }
+
+ private:
+  PyDict m_dict;
+  std::unordered_map<std::string, std::size_t> m_index;
+};
 
 // Python's `x in container` for the two shapes sagemaker_distribution_instance_groups can take.
 bool python_in(const std::string& needle, const PyValue& container) {
@@ -231,7 +255,7 @@ EnvList sm_environment(const TrainingEnv& e) {
   for (const auto& a : e.user_args) user_args.push_back(PyValue::str(a));
 
   // Same keys, same order as Environment.to_env_vars().
-  PyValue env = PyValue::dict({
+  IndexedDict env({
       {"hosts", prop("hosts")},
       {"network_interface_name", prop("network_interface_name")},
       {"hps", prop("hyperparameters")},
@@ -270,7 +294,7 @@ EnvList sm_environment(const TrainingEnv& e) {
   for (const auto& [key, value] : e.hyperparameters.user) env.set("hp_" + key, value);
 
   EnvList out;
-  for (const auto& [key, value] : env.as_dict())
+  for (const auto& [key, value] : env.items())
     out.set(hyperparams::format_env_key(key), hyperparams::format_env_value(value));
   if (e.checkpoint) out.set("SM_CHECKPOINT_DIR", e.checkpoint->local_path.string());
   return out;
