@@ -274,6 +274,45 @@ std::string line_at(const std::string& text, std::size_t index) {
   return text.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
 }
 
+namespace {
+
+bool try_pip_venv(const fs::path& dir, const std::vector<std::string>& flags, std::string& log) {
+  fs::remove_all(dir);
+  ProcessOptions create;
+  create.argv = {"/usr/bin/python3", "-m", "venv"};
+  create.argv.insert(create.argv.end(), flags.begin(), flags.end());
+  create.argv.push_back(dir.string());
+  create.env = Env{{"PATH", "/usr/bin:/bin"}, {"HOME", dir.parent_path().string()}};
+  create.timeout = 100s;
+  ProcessResult r = run_process(create);
+  log += r.out + r.err;
+  if (r.exit_code != 0) return false;
+  ProcessOptions pip;
+  pip.argv = {(dir / "bin" / "python").string(), "-m", "pip", "--version"};
+  pip.env = Env{{"PATH", "/usr/bin:/bin"}, {"PIP_DISABLE_PIP_VERSION_CHECK", "1"}};
+  pip.timeout = 60s;
+  ProcessResult p = run_process(pip);
+  log += p.out + p.err;
+  return p.exit_code == 0;
+}
+
+}  // namespace
+
+bool make_pip_venv(const fs::path& dir, std::string& log) {
+  // ensurepip takes ~20 s on a loaded machine: only when borrowing python3-pip fails.
+  return try_pip_venv(dir, {"--without-pip", "--system-site-packages"}, log) ||
+         try_pip_venv(dir, {}, log);
+}
+
+Env offline_pip_env(const fs::path& venv, Env extra) {
+  extra["SMRUN_PYTHON"] = (venv / "bin" / "python").string();
+  extra["PIP_NO_INDEX"] = "1";
+  extra["PIP_NO_BUILD_ISOLATION"] = "0";  // pip's inverted spelling: disables isolation
+  extra["PIP_DISABLE_PIP_VERSION_CHECK"] = "1";
+  extra["PIP_NO_CACHE_DIR"] = "1";
+  return extra;
+}
+
 BackgroundProcess::BackgroundProcess(const std::vector<std::string>& argv, const Env& env,
                                      const fs::path& stdout_file, const fs::path& stderr_file)
     : m_stdout_file(stdout_file), m_stderr_file(stderr_file) {

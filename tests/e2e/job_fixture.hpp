@@ -107,6 +107,14 @@ std::string first_line(const std::string& text);
 // Line `index` (0-based) of `text`, or "" when there are fewer lines.
 std::string line_at(const std::string& text, std::size_t index);
 
+// A venv at `dir` for jobs that pip-install without network: borrows Debian's pip and
+// setuptools (--system-site-packages, a fraction of a second), falling back to ensurepip.
+// Returns whether its pip runs; `log` collects the output either way.
+bool make_pip_venv(const fs::path& dir, std::string& log);
+// `extra` plus what a job needs to install into `venv` offline: SMRUN_PYTHON, PIP_NO_INDEX,
+// no build isolation, no version check, no cache.
+Env offline_pip_env(const fs::path& venv, Env extra = {});
+
 // smrun (or anything) started in the background, so a test can signal it while it runs.
 // stdout and stderr go to files; the destructor SIGKILLs the process group if still running.
 class BackgroundProcess {

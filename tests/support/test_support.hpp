@@ -34,6 +34,9 @@ struct ProcessResult {
   int exit_code = -1;   // exit status, or -1 if killed by a signal
   int term_signal = 0;  // signal number if killed by one
   bool timed_out = false;
+  // Peak resident set size in KiB (wait4's ru_maxrss): the largest of the process and every
+  // descendant it waited for, so a test can bound the memory of smrun and what it ran.
+  long max_rss_kb = 0;
   std::string out;
   std::string err;
 };
