@@ -74,6 +74,11 @@ int pack_and_succeed(const JobContext& ctx) {
         std::chrono::steady_clock::now() - t0);
     spdlog::info("Packed {} ({} files, {} bytes -> {} bytes) in {} ms", archive.string(),
                  packed->files, packed->bytes_in, packed->bytes_out, ms.count());
+    // A stop signal during packing waited (blocked) until the model was safe; say so, since
+    // the job still ends as a success.
+    if (int sig = supervise::take_pending_stop_signal(); sig != 0)
+      spdlog::warn("received {} while packing the model; finished packing before stopping",
+                   supervise::signal_name(sig));
   }
   if (auto st = report::write_success_file(ctx.paths.success_file); !st)
     spdlog::error("{}", st.error().message);

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include "e2e/fault_matrix.hpp"
 #include "e2e/job_fixture.hpp"
 
 namespace smrun::test::e2e {
@@ -32,43 +33,14 @@ class InstallTest : public ::testing::Test {
  protected:
   void SetUp() override {
     venv = job.scratch() / "venv";
-    // Fast path: a venv borrowing Debian's pip and setuptools (python3-pip) takes a fraction of
-    // a second; ensurepip takes ~20 s on a loaded machine, too close to ctest's time limit.
     std::string log;
-    if (!make_venv({"--without-pip", "--system-site-packages"}, log) && !make_venv({}, log)) {
+    if (!make_pip_venv(venv, log)) {
       GTEST_SKIP() << "*** SKIPPED: cannot create a venv with pip using /usr/bin/python3 -m venv "
                       "(python3-venv / python3-pip missing?)\n"
                    << log;
     }
   }
-  // Creates the venv with `flags` and checks that its pip runs.
-  bool make_venv(const std::vector<std::string>& flags, std::string& log) {
-    fs::remove_all(venv);
-    ProcessOptions create;
-    create.argv = {"/usr/bin/python3", "-m", "venv"};
-    create.argv.insert(create.argv.end(), flags.begin(), flags.end());
-    create.argv.push_back(venv.string());
-    create.env = Env{{"PATH", "/usr/bin:/bin"}, {"HOME", job.scratch().string()}};
-    create.timeout = 100s;
-    ProcessResult r = run_process(create);
-    log += r.out + r.err;
-    if (r.exit_code != 0) return false;
-    ProcessOptions pip;
-    pip.argv = {(venv / "bin" / "python").string(), "-m", "pip", "--version"};
-    pip.env = Env{{"PATH", "/usr/bin:/bin"}, {"PIP_DISABLE_PIP_VERSION_CHECK", "1"}};
-    pip.timeout = 60s;
-    ProcessResult p = run_process(pip);
-    log += p.out + p.err;
-    return p.exit_code == 0;
-  }
-  Env pip_env(Env extra = {}) const {
-    extra["SMRUN_PYTHON"] = (venv / "bin" / "python").string();
-    extra["PIP_NO_INDEX"] = "1";
-    extra["PIP_NO_BUILD_ISOLATION"] = "0";  // pip's inverted spelling: disables isolation
-    extra["PIP_DISABLE_PIP_VERSION_CHECK"] = "1";
-    extra["PIP_NO_CACHE_DIR"] = "1";
-    return extra;
-  }
+  Env pip_env(Env extra = {}) const { return offline_pip_env(venv, std::move(extra)); }
   JobDir job;
   fs::path venv;
 };
@@ -140,29 +112,36 @@ TEST_F(InstallTest, FailingRequirementsExit67WithPipOutput) {
 }
 
 TEST_F(InstallTest, SigtermDuringInstallIsForwardedAndReported) {
+  // Fault-matrix row (docs/reliability.md): pip's setup.py records its pid, announces itself,
+  // then hangs until SIGTERM arrives.
+  const FaultRow row = fault_row("sigterm-during-install", {{"<venv>", venv.string()}});
   job.write_sdk_hyperparameters({{"sagemaker_program", "train.py"}});
   job.write_code_file("requirements.txt", "./slowdep\n");
-  // Building the dependency announces itself, then hangs until SIGTERM arrives.
   job.write_code_file("slowdep/setup.py",
                       "import os, time\n"
-                      "open(os.path.join(os.environ['E2E_SCRATCH'], 'installing'), 'w').close()\n"
+                      "scratch = os.environ['E2E_SCRATCH']\n"
+                      "open(os.path.join(scratch, 'pid-setup.tmp'), 'w').write(str(os.getpid()))\n"
+                      "os.rename(os.path.join(scratch, 'pid-setup.tmp'),\n"
+                      "          os.path.join(scratch, 'pid-setup'))\n"
                       "time.sleep(120)\n");
   job.write_code_file("train.py",
                       "import os\n"
                       "open(os.path.join(os.environ['E2E_SCRATCH'], 'ran'), 'w').close()\n");
   BackgroundProcess smrun({smrun_binary().string(), "train"}, job.environment(pip_env()),
                           job.scratch() / "smrun.out", job.scratch() / "smrun.err");
-  ASSERT_TRUE(wait_for_file(job.scratch() / "installing", 90s))
+  ASSERT_TRUE(wait_for_pid_files(job.scratch(), 1, 90s))
       << (fs::exists(job.scratch() / "smrun.err") ? read_file(job.scratch() / "smrun.err") : "");
+  const auto injected = std::chrono::steady_clock::now();
   ASSERT_EQ(kill(smrun.pid(), SIGTERM), 0);
-  auto result = smrun.wait_for(60s);
+  auto result = smrun.wait_for(row.bound + 20s);
   ASSERT_TRUE(result.has_value()) << "smrun did not exit after SIGTERM during install";
-  EXPECT_EQ(result->exit_code, 143) << result->err;
+  expect_teardown_within_bound(row, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::steady_clock::now() - injected));
+  expect_verdicts(row, {observe(*result, job)}, {result->err});
   EXPECT_FALSE(fs::exists(job.scratch() / "ran"));
   ASSERT_TRUE(fs::exists(job.failure_file()));
-  const std::string failure = read_file(job.failure_file());
-  EXPECT_EQ(failure.rfind("InstallRequirementsError:", 0), 0u) << failure;
-  EXPECT_NE(first_line(failure).find("SIGTERM"), std::string::npos) << failure;
+  EXPECT_NE(first_line(read_file(job.failure_file())).find("SIGTERM"), std::string::npos);
+  expect_all_gone(recorded_pids(job.scratch()), row.id);
 }
 
 }  // namespace

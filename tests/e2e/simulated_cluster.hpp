@@ -60,9 +60,10 @@ struct SimulatedCluster {
               {"TRAINING_JOB_NAME", job_name}};
   }
 
+  // shared, overridden by extra.
   Env env_for(std::size_t host, const Env& extra) const {
     Env env = shared;
-    env.insert(extra.begin(), extra.end());
+    for (const auto& [k, v] : extra) env[k] = v;
     return hosts[host]->environment(env);
   }
 
@@ -70,7 +71,7 @@ struct SimulatedCluster {
     std::vector<std::future<ProcessResult>> running;
     for (auto& job : hosts) {
       Env env = shared;
-      env.insert(extra.begin(), extra.end());
+      for (const auto& [k, v] : extra) env[k] = v;
       running.push_back(
           std::async(std::launch::async, [&job, env] { return job->run_train(env, 180s); }));
     }
