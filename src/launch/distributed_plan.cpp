@@ -185,8 +185,10 @@ base::Expected<DistributedPlan> make_distributed_plan(const LaunchTopology& topo
       host_env.append(plan.added_env);
       auto command = mpi_plan_command(topo, in, host_env, plan.added_env);
       if (!command) return base::Unexpected(command.error());
-      plan.processes.push_back(
-          make_spec(std::move(*command), host_env, process.cwd, topo.current_host + ":mpirun"));
+      auto spec =
+          make_spec(std::move(*command), host_env, process.cwd, topo.current_host + ":mpirun");
+      spec.rank_hosts = supervise::RankHosts{topo.hosts, topo.nproc_per_node};
+      plan.processes.push_back(std::move(spec));
       plan.error_files.emplace_back();
       break;
     }

@@ -2,12 +2,50 @@
 
 namespace smrun::supervise {
 
-LinePrefixer::LinePrefixer(std::string_view label) : m_prefix("[") {
+namespace {
+
+// "[1,3]<stdout>:text" -> rank 3 and the length of the tag; nullopt when not an mpirun tag.
+std::optional<std::pair<int, std::size_t>> mpirun_tag(std::string_view line) {
+  if (line.empty() || line.front() != '[') return std::nullopt;
+  std::size_t i = 1;
+  auto digits = [&] {
+    const std::size_t start = i;
+    while (i < line.size() && i - start < 9 && line[i] >= '0' && line[i] <= '9') ++i;
+    return i > start;
+  };
+  if (!digits() || i >= line.size() || line[i] != ',') return std::nullopt;
+  ++i;
+  const std::size_t rank_start = i;
+  if (!digits() || i >= line.size() || line[i] != ']') return std::nullopt;
+  const int rank = std::stoi(std::string(line.substr(rank_start, i - rank_start)));
+  ++i;
+  for (std::string_view stream : {"<stdout>:", "<stderr>:"})
+    if (line.substr(i).starts_with(stream)) return std::make_pair(rank, i + stream.size());
+  return std::nullopt;
+}
+
+}  // namespace
+
+LinePrefixer::LinePrefixer(std::string_view label, std::optional<RankHosts> rank_hosts)
+    : m_prefix("["), m_rank_hosts(std::move(rank_hosts)) {
   m_prefix.append(label);
   m_prefix.append("] ");
 }
 
 void LinePrefixer::emit(std::string_view tail, std::vector<std::string>& out) {
+  if (m_rank_hosts && m_rank_hosts->processes_per_host > 0) {
+    const std::string whole = m_pending + std::string(tail);
+    if (auto tag = mpirun_tag(whole)) {
+      const auto index = static_cast<std::size_t>(tag->first / m_rank_hosts->processes_per_host);
+      if (index < m_rank_hosts->hosts.size()) {
+        std::string line = "[" + m_rank_hosts->hosts[index] + ":" + std::to_string(tag->first) +
+                           "] " + whole.substr(tag->second);
+        m_pending.clear();
+        out.push_back(std::move(line));
+        return;
+      }
+    }
+  }
   std::string line;
   line.reserve(m_prefix.size() + m_pending.size() + tail.size());
   line.append(m_prefix).append(m_pending).append(tail);

@@ -135,7 +135,8 @@ base::Status Supervision::start(const std::vector<ProcessSpec>& specs,
     const std::size_t index = m_workers.size();
     Worker& worker = m_workers.emplace_back();
     m_relay.add_worker(spec.label, std::move(spawned->stdout_read), std::move(spawned->stderr_read),
-                       index < log_files.size() ? std::move(log_files[index]) : UniqueFd());
+                       index < log_files.size() ? std::move(log_files[index]) : UniqueFd(),
+                       spec.rank_hosts);
     worker.pid = spawned->pid;
     worker.service = spec.service;
     worker.exec_failure = std::move(spawned->exec_failure);

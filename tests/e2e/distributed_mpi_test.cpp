@@ -134,7 +134,9 @@ TEST_F(DistributedMpi, TwoHostsTimesTwoRanksAllReduceThroughSshd) {
                                        << results[i].err;
   // mpirun's tagged output comes through the master's relay.
   for (int rank = 0; rank < 4; ++rank) {
-    const std::string line = "<stdout>:rank=" + std::to_string(rank) +
+    // mpirun's "[1,<rank>]<stdout>:" tag becomes the usual "[host:rank] " prefix.
+    const std::string line = std::string(rank < 2 ? "[algo-1:" : "[algo-2:") +
+                             std::to_string(rank) + "] rank=" + std::to_string(rank) +
                              " world=4 local=" + std::to_string(rank % 2) + " allreduce=10";
     EXPECT_NE(results[0].out.find(line), std::string::npos) << "missing: " << line << "\nin:\n"
                                                             << results[0].out;

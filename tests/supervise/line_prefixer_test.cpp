@@ -22,6 +22,17 @@ TEST(LinePrefixer, WholeLinesGetThePrefix) {
   EXPECT_EQ(feed_all(p, {"a\nbb\n"}), (Lines{"[algo-2:5] a\n", "[algo-2:5] bb\n"}));
 }
 
+TEST(LinePrefixer, MpirunTagsBecomeHostAndRank) {
+  LinePrefixer p("algo-1:mpirun", RankHosts{{"algo-1", "algo-2"}, 2});
+  EXPECT_EQ(feed_all(p, {"[1,3]<stdout>:rank=3 ok\n[1,0]<std", "err>:Traceback\n",
+                         "[1,9]<stdout>:rank outside the host list\n",
+                         " Data for JOB [17045,1] offset 0\n", "[1,2]<stdin>:x\n"}),
+            (Lines{"[algo-2:3] rank=3 ok\n", "[algo-1:0] Traceback\n",
+                   "[algo-1:mpirun] [1,9]<stdout>:rank outside the host list\n",
+                   "[algo-1:mpirun]  Data for JOB [17045,1] offset 0\n",
+                   "[algo-1:mpirun] [1,2]<stdin>:x\n"}));
+}
+
 TEST(LinePrefixer, LinesSplitAcrossChunksAreJoined) {
   LinePrefixer p("w");
   EXPECT_EQ(feed_all(p, {"he", "llo\nwor", "", "ld\n"}), (Lines{"[w] hello\n", "[w] world\n"}));

@@ -1,9 +1,12 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "smrun/supervise/process_spec.hpp"
 
 namespace smrun::supervise {
 
@@ -18,7 +21,9 @@ class LinePrefixer {
  public:
   static constexpr std::size_t kMaxPending = 64 * 1024;
 
-  explicit LinePrefixer(std::string_view label);
+  // With `rank_hosts`, a line mpirun tagged "[<job>,<rank>]<stdout>:" or "...<stderr>:" gets
+  // "[<host>:<rank>] " instead of the tag (and instead of the label).
+  explicit LinePrefixer(std::string_view label, std::optional<RankHosts> rank_hosts = {});
 
   // Appends to `out` one string per finished line: prefix, line, terminator.
   void feed(std::string_view data, std::vector<std::string>& out);
@@ -29,6 +34,7 @@ class LinePrefixer {
   void emit(std::string_view tail, std::vector<std::string>& out);
 
   std::string m_prefix;
+  std::optional<RankHosts> m_rank_hosts;
   std::string m_pending;
   // The last chunk ended with a '\r' already emitted: a '\n' opening the next chunk completes
   // that "\r\n" instead of becoming an empty prefixed line.

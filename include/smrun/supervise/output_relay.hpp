@@ -40,7 +40,7 @@ class OutputRelay {
 
   // Worker i is the i-th added. stdout_fd may be invalid (inherited stdout), log_file too.
   void add_worker(const std::string& label, UniqueFd stdout_fd, UniqueFd stderr_fd,
-                  UniqueFd log_file);
+                  UniqueFd log_file, std::optional<RankHosts> rank_hosts = {});
 
   // Appends the descriptors to poll (pipes with room in their sink, sinks with queued output)
   // and remembers where they are; handle() takes the same vector after poll().

@@ -1,10 +1,17 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace smrun::supervise {
+
+// Rank r runs on hosts[r / processes_per_host] (mpirun -map-by slot).
+struct RankHosts {
+  std::vector<std::string> hosts;
+  int processes_per_host = 1;
+};
 
 // Everything needed to start one worker process; nothing is read from smrun's own environment.
 struct ProcessSpec {
@@ -17,6 +24,9 @@ struct ProcessSpec {
   // with only services, when a hook says the job finished), and that stop is not a failure.
   // Ending on its own before that is a failure like any worker's.
   bool service = false;
+  // For mpirun run with --tag-output: where each rank lives, so prefixed output lines read
+  // "[algo-2:3] ..." like the other launchers' instead of "[algo-1:mpirun] [1,3]<stdout>:...".
+  std::optional<RankHosts> rank_hosts;
 };
 
 }  // namespace smrun::supervise
