@@ -64,4 +64,10 @@ base::Expected<cluster::ClusterConfig> read_cluster_config(const env::EnvSnapsho
   return cfg;
 }
 
+base::Expected<std::uint16_t> read_mpi_ssh_port(const env::EnvSnapshot& env) {
+  auto port = int_setting(env, "SMRUN_MPI_SSH_PORT", 1, 65535, 22);
+  if (!port) return base::Unexpected(port.error());
+  return static_cast<std::uint16_t>(*port);
+}
+
 }  // namespace smrun::cli

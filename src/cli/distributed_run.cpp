@@ -155,20 +155,14 @@ base::Status wait_for_ssh_daemons(const JobContext& ctx, const launch::LaunchTop
   auto daemon = launch::mpi_daemon_command(ctx.process_env);
   if (!daemon) return base::Unexpected(daemon.error());
   if (daemon->empty()) return {};
-  int port = 22;
-  if (auto v = env::lookup(ctx.process_env, "SMRUN_MPI_SSH_PORT"); v && !v->empty()) {
-    auto [ptr, ec] = std::from_chars(v->data(), v->data() + v->size(), port);
-    if (ec != std::errc() || ptr != v->data() + v->size() || port < 1 || port > 65535)
-      return base::fail(base::ErrorKind::kConfig,
-                        "environment variable SMRUN_MPI_SSH_PORT='" + *v +
-                            "': expected a port number between 1 and 65535");
-  }
+  auto port = read_mpi_ssh_port(ctx.process_env);
+  if (!port) return base::Unexpected(port.error());
   std::vector<std::string> others;
   for (const auto& host : topology.hosts)
     if (host != topology.current_host) others.push_back(host);
-  spdlog::info("waiting for the SSH daemons of {} host(s) on port {}", others.size(), port);
+  spdlog::info("waiting for the SSH daemons of {} host(s) on port {}", others.size(), *port);
   return cluster::wait_for_listeners(
-      others, static_cast<std::uint16_t>(port), ccfg.address_overrides,
+      others, *port, ccfg.address_overrides,
       std::chrono::duration_cast<std::chrono::milliseconds>(ccfg.host_wait), channel);
 }
 

@@ -13,4 +13,7 @@ base::Expected<cluster::ClusterConfig> read_cluster_config(const env::EnvSnapsho
                                                            const launch::LaunchTopology& topology,
                                                            const std::string& job_name);
 
+// SMRUN_MPI_SSH_PORT: where the MPI master looks for the other hosts' SSH daemons (default 22).
+base::Expected<std::uint16_t> read_mpi_ssh_port(const env::EnvSnapshot& env);
+
 }  // namespace smrun::cli
