@@ -12,6 +12,7 @@
 #include "smrun/cli/commands.hpp"
 #include "smrun/cli/job_context.hpp"
 #include "smrun/code/entry_point.hpp"
+#include "smrun/launch/launcher.hpp"
 #include "smrun/launch/process_plan.hpp"
 
 namespace smrun::cli {
@@ -121,6 +122,12 @@ int run_env_command(const std::vector<std::string>& args, env::EnvSnapshot proce
   } else {
     warnings.push_back(plan.error().message);
   }
+  // The launcher `train` would pick (native for sagemaker_torch_distributed_enabled, ...).
+  nlohmann::ordered_json launcher = nullptr;
+  if (auto choice = launch::select_launcher(shown, ctx.process_env))
+    launcher = launch::launcher_name(choice->launcher);
+  else
+    warnings.push_back(choice.error().message);
 
   if (format == "json") {
     // EnvList names are unique, so append directly: ordered_json's operator[] scans the object
@@ -140,7 +147,7 @@ int run_env_command(const std::vector<std::string>& args, env::EnvSnapshot proce
         kind.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(kind);
     out["install_command"] =
         install ? nlohmann::ordered_json(*install) : nlohmann::ordered_json(nullptr);
-    out["launcher"] = "process";
+    out["launcher"] = launcher;
     out["current_host"] = ctx.job.resource.current_host;
     out["hosts"] = ctx.job.resource.hosts;
     out["warnings"] = warnings;
