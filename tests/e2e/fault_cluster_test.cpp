@@ -17,25 +17,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Rank $E2E_FAULT_RANK waits for <scratch>/trigger and then does $E2E_FAULT (exit3); the
-// others block in signal.pause(). Rank $E2E_IGNORE_TERM_RANK ignores SIGTERM, like a program
-// stuck in a collective that never checks for signals.
-constexpr const char* kRankScript = R"PY(import os, pathlib, signal, sys, time
-scratch = pathlib.Path(os.environ["E2E_SCRATCH"])
-rank = int(os.environ["RANK"])
-if str(rank) == os.environ.get("E2E_IGNORE_TERM_RANK"):
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-tmp = scratch / ("pid-rank%d.tmp" % rank)
-tmp.write_text(str(os.getpid()))
-tmp.rename(scratch / ("pid-rank%d" % rank))
-if str(rank) == os.environ.get("E2E_FAULT_RANK"):
-    while not (scratch / "trigger").exists():
-        time.sleep(0.02)
-    sys.exit(3)
-while True:
-    signal.pause()
-)PY";
-
 constexpr auto kStartTimeout = 60s;
 
 class FaultCluster : public ::testing::Test {
@@ -45,7 +26,7 @@ class FaultCluster : public ::testing::Test {
         2,
         nlohmann::ordered_json{{"sagemaker_program", "rank.py"},
                                {"sagemaker_torch_distributed_enabled", true}},
-        "rank.py", kRankScript, "e2e-faults");
+        "rank.py", kBlockingRankScript, "e2e-faults");
     cluster->shared["SMRUN_NPROC_PER_NODE"] = "2";
     cluster->shared["SMRUN_TERM_GRACE_SECONDS"] = "2";
     cluster->shared["SMRUN_HEARTBEAT_TIMEOUT_SECONDS"] = "2";

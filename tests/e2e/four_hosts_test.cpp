@@ -37,26 +37,10 @@ TEST(FourHosts, TorchGlooAllReduceAcrossFourHosts) {
   EXPECT_TRUE(fs::exists(cluster.hosts[0]->model_dir() / "model.pt"));
 }
 
-// Each rank records its pid; rank $E2E_FAULT_RANK exits 3 once <scratch>/trigger exists, the
-// others block (as if waiting in a collective) until smrun stops them.
-constexpr const char* kBlockingRank = R"PY(import os, pathlib, signal, sys, time
-scratch = pathlib.Path(os.environ["E2E_SCRATCH"])
-rank = int(os.environ["RANK"])
-tmp = scratch / ("pid-rank%d.tmp" % rank)
-tmp.write_text(str(os.getpid()))
-tmp.rename(scratch / ("pid-rank%d" % rank))
-if str(rank) == os.environ.get("E2E_FAULT_RANK"):
-    while not (scratch / "trigger").exists():
-        time.sleep(0.02)
-    sys.exit(3)
-while True:
-    signal.pause()
-)PY";
-
 TEST(FourHosts, RankFailureOnThirdHostStopsAllFour) {
   SimulatedCluster cluster(
       4, {{"sagemaker_program", "rank.py"}, {"sagemaker_torch_distributed_enabled", true}},
-      "rank.py", kBlockingRank, "e2e-four-hosts-fault");
+      "rank.py", kBlockingRankScript, "e2e-four-hosts-fault");
   const Env extra{{"SMRUN_NPROC_PER_NODE", "2"},
                   {"SMRUN_TERM_GRACE_SECONDS", "2"},
                   {"SMRUN_HEARTBEAT_TIMEOUT_SECONDS", "2"},

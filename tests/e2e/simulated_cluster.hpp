@@ -27,6 +27,26 @@ inline int pick_port() {
   return 20000 + static_cast<int>(rd() % 20000);
 }
 
+// A rank for fault tests, plain Python (no torch): each rank records its pid in
+// <scratch>/pid-rank<R>; rank $E2E_FAULT_RANK waits for <scratch>/trigger and then exits 3; the
+// others block in signal.pause(). Rank $E2E_IGNORE_TERM_RANK ignores SIGTERM, like a
+// program stuck in a collective that never checks for signals.
+inline constexpr const char* kBlockingRankScript = R"PY(import os, pathlib, signal, sys, time
+scratch = pathlib.Path(os.environ["E2E_SCRATCH"])
+rank = int(os.environ["RANK"])
+if str(rank) == os.environ.get("E2E_IGNORE_TERM_RANK"):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+tmp = scratch / ("pid-rank%d.tmp" % rank)
+tmp.write_text(str(os.getpid()))
+tmp.rename(scratch / ("pid-rank%d" % rank))
+if str(rank) == os.environ.get("E2E_FAULT_RANK"):
+    while not (scratch / "trigger").exists():
+        time.sleep(0.02)
+    sys.exit(3)
+while True:
+    signal.pause()
+)PY";
+
 // One JobDir per host, each with a resourceconfig.json naming itself current_host.
 struct SimulatedCluster {
   std::vector<std::unique_ptr<JobDir>> hosts;
