@@ -14,6 +14,7 @@
 #include "smrun/code/entry_point.hpp"
 #include "smrun/launch/launcher.hpp"
 #include "smrun/launch/process_plan.hpp"
+#include "smrun/supervise/exec_limits.hpp"
 
 namespace smrun::cli {
 namespace {
@@ -68,6 +69,22 @@ std::string dotenv_quote(const std::string& s) {
     }
   }
   return out + "\"";
+}
+
+// What `train` would hear from execve (E2BIG) with the real values, even when the output masks
+// secrets; the explanation names arguments and variables, never their values.
+std::string exec_limit_warning(const JobContext& ctx) {
+  env::EnvList env;
+  for (const auto& [k, v] : ctx.process_env) env.set(k, v);
+  env.append(env::sm_environment(ctx.training));
+  env.append(env::process_extras(ctx.training, ctx.process_env));
+  std::vector<std::string> command;
+  if (auto plan = launch::make_process_plan(ctx.training, ctx.process_env,
+                                            code_dir_for_dry_run(ctx), /*dry_run=*/true))
+    command = plan->command;
+  std::string why = supervise::explain_argument_list_too_long(command, env.to_strings(),
+                                                              supervise::current_exec_limits());
+  return why.empty() ? why : "train would fail: Argument list too long: " + why;
 }
 
 }  // namespace
@@ -128,6 +145,7 @@ int run_env_command(const std::vector<std::string>& args, env::EnvSnapshot proce
     launcher = launch::launcher_name(choice->launcher);
   else
     warnings.push_back(choice.error().message);
+  if (std::string w = exec_limit_warning(ctx); !w.empty()) warnings.push_back(w);
 
   if (format == "json") {
     // EnvList names are unique, so append directly: ordered_json's operator[] scans the object

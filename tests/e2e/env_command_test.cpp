@@ -59,6 +59,8 @@ TEST_F(EnvCommandTest, JsonShowsCommandCwdAndEnvironment) {
   EXPECT_EQ(env.at("PYTHONPATH"), job.code_dir().string());
   EXPECT_EQ(env.at("CURRENT_HOST"), "algo-1");
   EXPECT_EQ(nlohmann::json::parse(env.at("SM_USER_ARGS").get<std::string>()), nlohmann::json(args));
+  EXPECT_EQ(out.at("launcher"), "process");
+  EXPECT_EQ(out.at("warnings"), nlohmann::json::array());
 }
 
 TEST_F(EnvCommandTest, DryRunCreatesAndRunsNothing) {

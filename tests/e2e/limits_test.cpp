@@ -135,6 +135,11 @@ TEST(Limits, HundredThousandHyperparametersInTheDryRun) {
   EXPECT_EQ(env.value("SM_HP_HP_054321", "<unset>"), "v54321");
   EXPECT_EQ(env.value("SM_HP_HP_099999", "<unset>"), "v99999");
   EXPECT_EQ(nlohmann::json::parse(env.at("SM_HPS").get<std::string>()).size(), kCount);
+  // The dry run already says that train cannot exec this.
+  ASSERT_EQ(out.at("warnings").size(), 1u) << out.at("warnings");
+  const std::string warning = out.at("warnings")[0];
+  EXPECT_EQ(warning.rfind("train would fail: Argument list too long: ", 0), 0u) << warning;
+  EXPECT_NE(warning.find("SM_HPS ("), std::string::npos) << warning;
 }
 
 TEST(Limits, HundredThousandHyperparametersAreRefusedNamingWhatIsTooLong) {
@@ -186,6 +191,12 @@ TEST(Limits, MegabyteValueIsRefusedNamingTheHyperparameter) {
   nlohmann::json out = nlohmann::json::parse(dry.out);
   EXPECT_EQ(out.at("env").at("SM_HP_BIG"), big);
   EXPECT_EQ(out.at("user_args"), (nlohmann::json{"--big", big, "--lr", "0.1"}));
+  ASSERT_EQ(out.at("warnings").size(), 1u) << out.at("warnings");
+  const std::string warning = out.at("warnings")[0];
+  EXPECT_NE(warning.find("argument 4, the value after '--big' (1048577 bytes), SM_HP_BIG ("),
+            std::string::npos)
+      << warning;
+  EXPECT_EQ(warning.find("zqzq"), std::string::npos) << "the value itself was printed";
 
   ProcessResult r = run_bounded(job, {"train"});
   const std::string line = expect_exec_refused(job, r);
