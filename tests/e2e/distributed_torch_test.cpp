@@ -39,10 +39,7 @@ TEST_F(DistributedTorch, NativeTwoHostsTimesTwoRanksAllReduce) {
   }
   // Every rank saw 1+2+3+4 = 10, and its lines carry the host:rank prefix.
   for (int rank = 0; rank < 4; ++rank) {
-    const std::string host = rank < 2 ? "algo-1" : "algo-2";
-    const std::string line = "[" + host + ":" + std::to_string(rank) +
-                             "] rank=" + std::to_string(rank) + " world=4 host=" + host +
-                             " allreduce=10.0\n";
+    const std::string line = allreduce_line(rank < 2 ? "algo-1" : "algo-2", rank);
     EXPECT_NE(all_out.find(line), std::string::npos) << "missing: " << line << "\nin:\n" << all_out;
   }
   EXPECT_TRUE(fs::exists(cluster.hosts[0]->model_dir() / "model.pt"));

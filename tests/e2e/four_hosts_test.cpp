@@ -28,9 +28,7 @@ TEST(FourHosts, TorchGlooAllReduceAcrossFourHosts) {
     EXPECT_FALSE(results[i].timed_out);
     EXPECT_TRUE(fs::exists(cluster.hosts[i]->success_file()));
     // Host i runs global rank i, and its line says every rank summed 1+2+3+4.
-    const std::string host = "algo-" + std::to_string(i + 1);
-    const std::string line = "[" + host + ":" + std::to_string(i) + "] rank=" + std::to_string(i) +
-                             " world=4 host=" + host + " allreduce=10.0\n";
+    const std::string line = allreduce_line("algo-" + std::to_string(i + 1), static_cast<int>(i));
     EXPECT_NE(results[i].out.find(line), std::string::npos) << "missing: " << line << "in:\n"
                                                             << results[i].out;
   }

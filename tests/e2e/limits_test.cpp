@@ -115,6 +115,16 @@ std::string expect_exec_refused(const JobDir& job, const ProcessResult& r) {
   return line;
 }
 
+// Runs `train` with kPythonProbe as the program; what it saw (argv, env), or null after a
+// failure (reported).
+nlohmann::json train_and_probe(const JobDir& job) {
+  ProcessResult r =
+      run_bounded(job, {"train"}, {{"E2E_PROBE_OUT", (job.scratch() / "p").string()}});
+  EXPECT_EQ(r.exit_code, 0) << r.err.substr(0, 2000);
+  if (r.exit_code != 0) return nullptr;
+  return read_probe(job.scratch() / "p");
+}
+
 TEST(Limits, HundredThousandHyperparametersInTheDryRun) {
   JobDir job;
   constexpr std::size_t kCount = 100000;
@@ -217,10 +227,7 @@ TEST(Limits, LargeValueUnderTheKernelLimitArrivesExactly) {
   for (int i = 0; value.size() < 100000; ++i) value += std::to_string(i) + ",";
   job.write_sdk_hyperparameters({{"sagemaker_program", "train.py"}, {"big", value}});
   job.write_code_file("train.py", kPythonProbe);
-  ProcessResult r =
-      run_bounded(job, {"train"}, {{"E2E_PROBE_OUT", (job.scratch() / "p").string()}});
-  ASSERT_EQ(r.exit_code, 0) << r.err.substr(0, 2000);
-  nlohmann::json probe = read_probe(job.scratch() / "p");
+  nlohmann::json probe = train_and_probe(job);
   ASSERT_FALSE(probe.is_null());
   EXPECT_EQ(probe.at("argv"), (nlohmann::json{"train.py", "--big", value}));
   EXPECT_EQ(probe.at("env").at("SM_HP_BIG"), value);
@@ -361,10 +368,7 @@ TEST_P(NestingTest, AtTheLimitWorks) {
   job.write_code_file("train.py", kPythonProbe);
   const std::string value = nested_arrays(kNestingLimit - 1);  // + the document's object
   write_file(job.config_dir() / c.file, c.prefix + value + c.suffix);
-  ProcessResult r =
-      run_bounded(job, {"train"}, {{"E2E_PROBE_OUT", (job.scratch() / "p").string()}});
-  ASSERT_EQ(r.exit_code, 0) << r.err.substr(0, 2000);
-  nlohmann::json probe = read_probe(job.scratch() / "p");
+  nlohmann::json probe = train_and_probe(job);
   ASSERT_FALSE(probe.is_null());
   const nlohmann::json& env = probe.at("env");
   if (c.file == "hyperparameters.json") {
@@ -393,10 +397,7 @@ TEST(Limits, DeeplyNestedHyperparameterTextIsPassedAsItIs) {
   const std::string value = nested_arrays(50000);
   job.write_hyperparameters({{"sagemaker_program", "\"train.py\""}, {"deep", value}});
   job.write_code_file("train.py", kPythonProbe);
-  ProcessResult r =
-      run_bounded(job, {"train"}, {{"E2E_PROBE_OUT", (job.scratch() / "p").string()}});
-  ASSERT_EQ(r.exit_code, 0) << r.err.substr(0, 2000);
-  nlohmann::json probe = read_probe(job.scratch() / "p");
+  nlohmann::json probe = train_and_probe(job);
   ASSERT_FALSE(probe.is_null());
   EXPECT_EQ(probe.at("argv"), (nlohmann::json{"train.py", "--deep", value}));
   EXPECT_EQ(probe.at("env").value("SM_HP_DEEP", ""), value);
@@ -487,10 +488,7 @@ TEST(Limits, LargeConfigFileUnderTheLimitWorks) {
   text.clear();
   text.shrink_to_fit();
   job.write_code_file("train.py", kPythonProbe);
-  ProcessResult r =
-      run_bounded(job, {"train"}, {{"E2E_PROBE_OUT", (job.scratch() / "p").string()}});
-  ASSERT_EQ(r.exit_code, 0) << r.err.substr(0, 2000);
-  nlohmann::json probe = read_probe(job.scratch() / "p");
+  nlohmann::json probe = train_and_probe(job);
   ASSERT_FALSE(probe.is_null());
   EXPECT_EQ(probe.at("argv"), (nlohmann::json{"train.py", "--lr", "0.1"}));
 }

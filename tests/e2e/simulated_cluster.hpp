@@ -27,6 +27,13 @@ inline int pick_port() {
   return 20000 + static_cast<int>(rd() % 20000);
 }
 
+// The line examples/pytorch-ddp/train.py and examples/cpp-ddp print per rank, with smrun's
+// "[host:rank] " prefix: every rank of a 4-rank job sums 1+2+3+4.
+inline std::string allreduce_line(const std::string& host, int rank) {
+  const std::string r = std::to_string(rank);
+  return "[" + host + ":" + r + "] rank=" + r + " world=4 host=" + host + " allreduce=10.0\n";
+}
+
 // A rank for fault tests, plain Python (no torch): each rank records its pid in
 // <scratch>/pid-rank<R>; rank $E2E_FAULT_RANK waits for <scratch>/trigger and then exits 3; the
 // others block in signal.pause(). Rank $E2E_IGNORE_TERM_RANK ignores SIGTERM, like a
