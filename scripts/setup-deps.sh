@@ -7,12 +7,13 @@ set -euo pipefail
 PACKAGES=(
   g++ cmake ninja-build pkg-config git
   libboost-dev libboost-filesystem-dev nlohmann-json3-dev libcxxopts-dev libspdlog-dev libfmt-dev
-  libarchive-dev libdeflate-dev zlib1g-dev nettle-dev
+  libarchive-dev libdeflate-dev zlib1g-dev nettle-dev libssl-dev libpugixml-dev
   libgtest-dev libgmock-dev
   python3 python3-venv python3-pip python3-torch pigz tar gzip procps clang-format ccache
   clang libclang-rt-14-dev
   libtorch-dev libgloo-dev
   busybox-static strace
+  python3-botocore openssl nodejs npm
   openmpi-bin libopenmpi-dev openssh-server openssh-client
 )
 
