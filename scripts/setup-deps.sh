@@ -13,7 +13,7 @@ PACKAGES=(
   clang libclang-rt-14-dev
   libtorch-dev libgloo-dev
   busybox-static strace
-  python3-botocore openssl nodejs npm
+  python3-botocore openssl nodejs
   openmpi-bin libopenmpi-dev openssh-server openssh-client
 )
 
