@@ -70,6 +70,15 @@ int take_pending_stop_signal() {
   return got > 0 ? got : 0;
 }
 
+bool stop_signal_pending() {
+  sigset_t pending;
+  sigemptyset(&pending);
+  if (sigpending(&pending) != 0) return false;
+  for (int s : {SIGTERM, SIGINT, SIGHUP, SIGQUIT})
+    if (sigismember(&pending, s) == 1) return true;
+  return false;
+}
+
 std::string signal_name(int signo) {
   if (const char* abbrev = sigabbrev_np(signo); abbrev != nullptr)
     return std::string("SIG") + abbrev;

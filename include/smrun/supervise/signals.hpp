@@ -41,4 +41,8 @@ std::string signal_name(int signo);
 // pending set; 0 if none. Lets `train` stop between phases instead of starting the next one.
 int take_pending_stop_signal();
 
+// Whether such a stop signal is pending, without consuming it (any thread may ask: a long
+// download polls this to give up early, and train's next phase check then reports the signal).
+bool stop_signal_pending();
+
 }  // namespace smrun::supervise
