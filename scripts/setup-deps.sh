@@ -15,6 +15,7 @@ PACKAGES=(
   busybox-static strace
   python3-botocore openssl nodejs
   openmpi-bin libopenmpi-dev openssh-server openssh-client
+  debootstrap debian-archive-keyring podman runc
 )
 
 missing=()
