@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <cxxopts.hpp>
+#include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -11,6 +12,7 @@
 #include "smrun/base/secrets.hpp"
 #include "smrun/cli/commands.hpp"
 #include "smrun/cli/job_context.hpp"
+#include "smrun/cli/s3_setup.hpp"
 #include "smrun/code/entry_point.hpp"
 #include "smrun/launch/launcher.hpp"
 #include "smrun/launch/process_plan.hpp"
@@ -147,6 +149,21 @@ int run_env_command(const std::vector<std::string>& args, env::EnvSnapshot proce
     warnings.push_back(choice.error().message);
   if (std::string w = exec_limit_warning(ctx); !w.empty()) warnings.push_back(w);
 
+  // What train would fetch from S3 (never contacted here). A non-empty code dir wins over it.
+  nlohmann::ordered_json code_source = nullptr;
+  std::error_code ec;
+  const bool code_dir_filled =
+      std::filesystem::exists(ctx.paths.code, ec) && !std::filesystem::is_empty(ctx.paths.code, ec);
+  if (auto s3 = s3_dry_run(ctx)) {
+    code_source = nlohmann::ordered_json{{"url", s3->url},
+                                         {"fetched", !code_dir_filled},
+                                         {"endpoint", s3->endpoint},
+                                         {"region", s3->region},
+                                         {"region_source", s3->region_source},
+                                         {"credentials", s3->credentials}};
+    if (!s3->warning.empty() && !code_dir_filled) warnings.push_back(s3->warning);
+  }
+
   if (format == "json") {
     // EnvList names are unique, so append directly: ordered_json's operator[] scans the object
     // for each key, which made 100 000 SM_HP_* variables quadratic.
@@ -166,6 +183,7 @@ int run_env_command(const std::vector<std::string>& args, env::EnvSnapshot proce
     out["install_command"] =
         install ? nlohmann::ordered_json(*install) : nlohmann::ordered_json(nullptr);
     out["launcher"] = launcher;
+    out["s3_code"] = code_source;
     out["current_host"] = ctx.job.resource.current_host;
     out["hosts"] = ctx.job.resource.hosts;
     out["warnings"] = warnings;

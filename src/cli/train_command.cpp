@@ -13,6 +13,7 @@
 #include "smrun/cli/commands.hpp"
 #include "smrun/cli/distributed_run.hpp"
 #include "smrun/cli/job_context.hpp"
+#include "smrun/cli/s3_setup.hpp"
 #include "smrun/cli/train_steps.hpp"
 #include "smrun/code/entry_point.hpp"
 #include "smrun/code/submit_dir.hpp"
@@ -148,7 +149,9 @@ int run_train_command(const std::vector<std::string>& args, env::EnvSnapshot pro
   // setup.py in what it fetched).
   if (auto entry = launch::require_entry_point(ctx.training); !entry)
     return fail_job(entry.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
-  if (auto st = code::prepare_code_dir(ctx.training.module_dir, ctx.paths.code); !st)
+  if (auto st =
+          code::prepare_code_dir(ctx.training.module_dir, ctx.paths.code, s3_code_fetcher(ctx));
+      !st)
     return fail_job(st.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
   auto plan = launch::make_process_plan(ctx.training, ctx.process_env, ctx.paths.code);
   if (!plan) {

@@ -3,10 +3,15 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <stdlib.h>
+
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <optional>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "smrun/code/extract.hpp"
@@ -68,8 +73,6 @@ base::Expected<fs::path> file_uri_to_path(const std::string& uri) {
 
 // The local path a submit URI names, or an error for the schemes smrun cannot fetch.
 base::Expected<fs::path> local_source(const std::string& uri) {
-  if (starts_with_ignoring_case(uri, "s3://"))
-    return code_error(fmt::format("S3 submit directories are not supported yet: {}", uri));
   if (starts_with_ignoring_case(uri, "file://")) return file_uri_to_path(uri);
   if (const auto scheme_end = uri.find("://"); scheme_end != std::string::npos) {
     const std::string scheme = uri.substr(0, scheme_end);
@@ -123,9 +126,54 @@ base::Status fill_from(const fs::path& source, const fs::path& code_dir) {
   return copy_file_into(source, code_dir);
 }
 
+// A private directory for a download, removed with everything in it when this goes out of scope.
+class ScratchDir {
+ public:
+  static base::Expected<ScratchDir> make() {
+    std::error_code ec;
+    fs::path base = fs::temp_directory_path(ec);
+    if (ec) base = "/tmp";
+    std::string pattern = (base / "smrun-code-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr)
+      return code_error(fmt::format("cannot create a download directory under {}: {}",
+                                    base.string(), std::strerror(errno)));
+    return ScratchDir(fs::path(pattern));
+  }
+  ScratchDir(ScratchDir&& other) noexcept : m_path(std::exchange(other.m_path, {})) {}
+  ScratchDir& operator=(ScratchDir&&) = delete;
+  ~ScratchDir() {
+    if (!m_path.empty()) remove_tree(m_path);
+  }
+  const fs::path& path() const { return m_path; }
+
+ private:
+  explicit ScratchDir(fs::path path) : m_path(std::move(path)) {}
+  fs::path m_path;
+};
+
+// s3://... -> download with `fetch_remote`, then extract; only tar archives are accepted, as the
+// SDK always uploads source_dir as sourcedir.tar.gz.
+base::Status fill_from_remote(const std::string& uri, const fs::path& code_dir,
+                              const RemoteFetch& fetch_remote) {
+  if (!fetch_remote)
+    return code_error(fmt::format("submit directory {}: no downloader for this scheme", uri));
+  auto scratch = ScratchDir::make();
+  if (!scratch) return base::Unexpected(scratch.error());
+  auto local = fetch_remote(uri, scratch->path());
+  if (!local) return base::Unexpected(local.error());
+  if (!is_tar_archive(*local))
+    return code_error(
+        fmt::format("submit directory {} is not a tar archive (expected a .tar.gz such as the "
+                    "sourcedir.tar.gz the SageMaker SDK uploads)",
+                    uri));
+  spdlog::info("extracting {} into {}", uri, code_dir.string());
+  return extract_archive_safely(*local, code_dir);
+}
+
 }  // namespace
 
-base::Status prepare_code_dir(const std::string& submit_uri, const fs::path& code_dir) {
+base::Status prepare_code_dir(const std::string& submit_uri, const fs::path& code_dir,
+                              const RemoteFetch& fetch_remote) {
   std::error_code ec;
   fs::create_directories(code_dir, ec);
   if (ec || !fs::is_directory(code_dir))
@@ -139,10 +187,14 @@ base::Status prepare_code_dir(const std::string& submit_uri, const fs::path& cod
     return {};
   }
   if (submit_uri.empty()) return {};
-  auto source = local_source(submit_uri);
-  if (!source) return base::Unexpected(source.error());
-
-  base::Status filled = fill_from(*source, code_dir);
+  base::Status filled;
+  if (starts_with_ignoring_case(submit_uri, "s3://")) {
+    filled = fill_from_remote(submit_uri, code_dir, fetch_remote);
+  } else {
+    auto source = local_source(submit_uri);
+    if (!source) return base::Unexpected(source.error());
+    filled = fill_from(*source, code_dir);
+  }
   if (!filled) {
     // code_dir was empty when we started: whatever is in it now is ours to remove.
     for (const auto& entry : fs::directory_iterator(code_dir, ec)) remove_tree(entry.path());

@@ -109,9 +109,16 @@ std::optional<std::uint64_t> parse_u64(const std::string& value) {
 std::string describe_failure(std::string_view what, const ObjectUrl& url, int http_status,
                              std::string_view code, std::string_view s3_message,
                              std::string_view credential_source) {
-  std::string text = fmt::format("{} {} failed: {}", what, url.str(), code);
+  // Transport failures have no S3 code: the message says what broke.
+  const bool transport = code == "transport" || code == "tls";
+  std::string text = transport ? fmt::format("{} {} failed", what, url.str())
+                               : fmt::format("{} {} failed: {}", what, url.str(), code);
   if (http_status != 0) text += fmt::format(" (HTTP {})", http_status);
-  if (!s3_message.empty()) text += fmt::format(": {}", s3_message);
+  if (!s3_message.empty()) {
+    std::string_view m = s3_message;
+    while (!m.empty() && (m.back() == '.' || m.back() == ' ')) m.remove_suffix(1);
+    text += fmt::format(": {}", m);
+  }
   if (const std::string advice = advice_for(code, what, credential_source); !advice.empty())
     text += fmt::format("; {}", advice);
   for (char& c : text)
@@ -319,10 +326,10 @@ base::Expected<GetResult, S3Failure> S3Client::get_object(const ObjectUrl& url, 
   auto response = execute(call);
   // A resumed attempt that broke again is retried inside execute(); here the whole range is in.
   if (!response) {
-    if (response.error().http_status == 416 && !ranged && received == 0) {
-      // An empty object has no byte 0: ranged requests fail with InvalidRange.
-      return GetResult{200, 0, etag};
-    }
+    // An empty object has no byte 0: S3 answers a ranged GET with 416 InvalidRange. Ask again
+    // for the whole (empty) object.
+    if (response.error().http_status == 416 && range.offset == 0 && received == 0 && ranged)
+      return get_object(url, ObjectRange{}, if_match, sink);
     return base::Unexpected(response.error());
   }
   GetResult result;

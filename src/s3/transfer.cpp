@@ -67,6 +67,10 @@ class ProgressLog {
     const double bytes = static_cast<double>(m_bytes.load());
     const double rate = seconds > 0 ? bytes / seconds : 0;
     const std::uint64_t total = m_total.load();
+    if (bytes == 0) {
+      spdlog::info("{}: no data yet after {:.0f} s", m_label, seconds);
+      return;
+    }
     if (total == 0) {
       spdlog::info("{}: {} so far, {}/s", m_label, human_bytes(bytes), human_bytes(rate));
       return;

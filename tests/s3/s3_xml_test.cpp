@@ -27,7 +27,9 @@ TEST(S3Xml, NonErrorDocumentsAreNotErrors) {
   // Entities are not expanded from outside (no DOCTYPE processing).
   auto e = parse_error_body(
       "<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><Error><Code>&e;</Code></Error>");
-  if (e) EXPECT_EQ(e->code.find("root"), std::string::npos);
+  if (e) {
+    EXPECT_EQ(e->code.find("root"), std::string::npos);
+  }
 }
 
 TEST(S3Xml, UploadIdAndCompleteBody) {

@@ -3,16 +3,24 @@
 // Getting the user's code into the code directory (reference: files.download_and_extract).
 
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include "smrun/base/expected.hpp"
 
 namespace smrun::code {
 
+// Brings a remote submit directory (s3://...) into `scratch_dir` and returns the local file.
+// The code area knows no remote protocol; cli passes the S3 downloader.
+using RemoteFetch = std::function<base::Expected<std::filesystem::path>(
+    const std::string& uri, const std::filesystem::path& scratch_dir)>;
+
 // Fills `code_dir` (created if missing) from `submit_uri`:
 //   - code_dir already non-empty: nothing happens (code baked into the image wins; logged);
 //   - "" : nothing to fetch;
-//   - "s3://...": kCode error, not supported yet;
+//   - "s3://...": `fetch_remote` downloads it into a scratch directory beside code_dir; it must be
+//     a tar archive (any compression the extractor knows), which is extracted safely; anything
+//     else is a kCode error naming the URL. Without a fetcher: kCode error;
 //   - "file:///abs/path" (or "file://localhost/abs/path"): the local path, percent-decoded;
 //     any other host or scheme is a kCode error;
 //   - a local directory: its tree is copied in (symlinks kept as symlinks, modes and mtimes
@@ -20,6 +28,7 @@ namespace smrun::code {
 //   - a local tar file (plain or compressed, detected by content): extracted safely;
 //   - any other local file: copied into code_dir under its own name.
 // A missing path is a kCode error naming it. On failure code_dir is left empty again.
-base::Status prepare_code_dir(const std::string& submit_uri, const std::filesystem::path& code_dir);
+base::Status prepare_code_dir(const std::string& submit_uri, const std::filesystem::path& code_dir,
+                              const RemoteFetch& fetch_remote = {});
 
 }  // namespace smrun::code
