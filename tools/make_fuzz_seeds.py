@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Write the seed corpora of the libFuzzer targets into fuzz/corpus/<target>/.
 
-  tools/make_fuzz_seeds.py [SHARED_DIR]     (default: ../shared beside the checkout)
+  tools/make_fuzz_seeds.py [DATA_DIR]     (default: tests/data in this repository)
 
-Seeds come from the SDK local-mode samples and the reference toolkit's vectors in SHARED_DIR,
+Seeds come from the SDK local-mode samples and the reference toolkit's vectors in DATA_DIR,
 plus hand-made edge cases. Output is deterministic (fixed mtimes, no randomness), so re-running
 the script on unchanged inputs leaves the committed files byte for byte unchanged. Every file is
 small; the whole corpus stays far below 200 KB.
@@ -192,9 +192,9 @@ def extract_seeds():
 
 
 def main():
-    shared = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared"
-    samples = shared / "samples"
-    vectors = json.loads((shared / "vectors" / "toolkit-vectors.json").read_text())
+    data = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "tests" / "data"
+    samples = data / "samples"
+    vectors = json.loads((data / "vectors" / "toolkit-vectors.json").read_text())
     if CORPUS.exists():
         shutil.rmtree(CORPUS)
     json_seeds(samples, vectors)

@@ -22,7 +22,7 @@ using Argv = std::vector<std::string>;
 constexpr const char* kPython = "/usr/bin/python3";
 
 nlohmann::json vectors_named(const std::string& prefix) {
-  std::ifstream in(smrun::test::shared_dir() / "vectors/toolkit-vectors.json");
+  std::ifstream in(smrun::test::test_data_dir() / "vectors/toolkit-vectors.json");
   const auto all = nlohmann::json::parse(in);
   nlohmann::json picked = nlohmann::json::array();
   for (const auto& v : all)

@@ -1,4 +1,4 @@
-// The reference toolkit's acceptance vectors (shared/vectors/toolkit-vectors.json) replayed
+// The reference toolkit's acceptance vectors (tests/data/vectors/toolkit-vectors.json) replayed
 // end to end: each vector's inputs become config files / environment of a temp /opt/ml tree,
 // `smrun env --show-secrets` prints what train would run, and every expected value must match.
 
@@ -45,8 +45,8 @@ const std::map<std::string, std::string> kTrainingEnvKeys = {
 const std::set<std::string> kNotObservable = {"decoded_python_repr"};
 
 const nlohmann::ordered_json& all_vectors() {
-  static const nlohmann::ordered_json vectors =
-      nlohmann::ordered_json::parse(read_file(shared_dir() / "vectors" / "toolkit-vectors.json"));
+  static const nlohmann::ordered_json vectors = nlohmann::ordered_json::parse(
+      read_file(test_data_dir() / "vectors" / "toolkit-vectors.json"));
   return vectors;
 }
 

@@ -1,4 +1,4 @@
-// The reference toolkit's acceptance vectors (shared/vectors/toolkit-vectors.json) that concern
+// The reference toolkit's acceptance vectors (tests/data/vectors/toolkit-vectors.json) that concern
 // hyperparameter decoding, argv and SM_* env formatting, one test case per vector.
 //
 // Vectors write a Python bytes value as {"$bytes": "..."}. smrun never sees bytes (everything it
@@ -35,7 +35,7 @@ void PrintTo(const Vector& v, std::ostream* os) {
 const std::vector<Vector>& all_vectors() {
   static const std::vector<Vector> vectors = [] {
     std::vector<Vector> out;
-    const auto path = test::shared_dir() / "vectors/toolkit-vectors.json";
+    const auto path = test::test_data_dir() / "vectors/toolkit-vectors.json";
     auto parsed = config::parse_py_json(test::read_file(path));
     if (!parsed || !parsed->is_list()) {
       ADD_FAILURE() << "cannot parse " << path

@@ -151,8 +151,8 @@ fs::path smrun_binary() {
 fs::path source_dir() {
   return SMRUN_SOURCE_DIR;
 }
-fs::path shared_dir() {
-  return SMRUN_SHARED_DIR;
+fs::path test_data_dir() {
+  return SMRUN_TEST_DATA_DIR;
 }
 
 }  // namespace smrun::test

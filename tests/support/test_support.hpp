@@ -58,6 +58,7 @@ std::map<std::string, std::string> current_environment();
 // Paths baked in by CMake.
 fs::path smrun_binary();
 fs::path source_dir();
-fs::path shared_dir();
+// tests/data: the acceptance vectors and SDK samples, copied into the repository.
+fs::path test_data_dir();
 
 }  // namespace smrun::test
