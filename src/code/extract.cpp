@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "smrun/base/printable.hpp"
 #include "smrun/code/archive_paths.hpp"
 #include "smrun/code/tree_ops.hpp"
 
@@ -51,7 +52,7 @@ base::Expected<ArchiveReader> open_reader(const fs::path& file) {
 
 std::string archive_message(struct archive* a) {
   const char* msg = archive_error_string(a);
-  return printable(msg != nullptr ? msg : "unknown libarchive error");
+  return base::printable(msg != nullptr ? msg : "unknown libarchive error");
 }
 
 const char* forbidden_type_name(mode_t type) {
@@ -83,12 +84,13 @@ class Extraction {
   enum class Verdict { kWrite, kSkip };
 
   base::Unexpected<base::Error> failure(const std::string& what) const {
-    return base::fail(base::ErrorKind::kCode,
-                      fmt::format("cannot extract {}: {}", printable(m_archive.string()), what));
+    return base::fail(
+        base::ErrorKind::kCode,
+        fmt::format("cannot extract {}: {}", base::printable(m_archive.string()), what));
   }
   base::Unexpected<base::Error> member_failure(const std::string& name,
                                                const std::string& what) const {
-    return failure(fmt::format("member '{}' {}", printable(name), what));
+    return failure(fmt::format("member '{}' {}", base::printable(name), what));
   }
 
   base::Expected<Verdict> check_member(struct archive_entry* entry, const std::string& name);
@@ -134,11 +136,11 @@ base::Expected<Extraction::Verdict> Extraction::check_member(struct archive_entr
     auto target = normalize_member_path(hardlink);
     if (!target)
       return member_failure(name, fmt::format("is a hard link whose target '{}' {}",
-                                              printable(hardlink), target.error().message));
+                                              base::printable(hardlink), target.error().message));
     if (m_files.count(*target) == 0 || !fs::is_regular_file(fs::symlink_status(m_root / *target)))
       return member_failure(name, fmt::format("is a hard link to '{}', which is not a regular file "
                                               "extracted earlier from this archive",
-                                              printable(hardlink)));
+                                              base::printable(hardlink)));
     if (auto ok = check_on_disk(name, *rel, false); !ok) return base::Unexpected(ok.error());
     archive_entry_copy_hardlink(entry, (m_root / *target).c_str());
   } else if (type == AE_IFLNK) {
@@ -146,12 +148,12 @@ base::Expected<Extraction::Verdict> Extraction::check_member(struct archive_entr
     if (target == nullptr || *target == '\0')
       return member_failure(name, "is a symlink with an empty target");
     if (*target == '/')
-      return member_failure(name,
-                            fmt::format("is a symlink to absolute path '{}'", printable(target)));
+      return member_failure(
+          name, fmt::format("is a symlink to absolute path '{}'", base::printable(target)));
     if (!symlink_target_stays_inside(*rel, target))
       return member_failure(name, fmt::format("is a symlink whose target '{}' leaves the "
                                               "destination",
-                                              printable(target)));
+                                              base::printable(target)));
     if (auto ok = check_on_disk(name, *rel, false); !ok) return base::Unexpected(ok.error());
   } else if (type == AE_IFREG || type == AE_IFDIR) {
     if (auto ok = check_on_disk(name, *rel, true); !ok) return base::Unexpected(ok.error());
@@ -174,7 +176,7 @@ base::Expected<Extraction::Verdict> Extraction::check_member(struct archive_entr
 base::Status Extraction::check_on_disk(const std::string& name, const fs::path& rel,
                                        bool replaces_ok) {
   fs::path current = m_root;
-  fs::path shown;  // the member's own path so far; printed through printable() like its name
+  fs::path shown;  // the member's own path so far; printed through base::printable() like its name
   for (auto it = rel.begin(); it != rel.end(); ++it) {
     current /= *it;
     shown /= *it;
@@ -188,17 +190,17 @@ base::Status Extraction::check_on_disk(const std::string& name, const fs::path& 
     if (ec) return member_failure(name, fmt::format("cannot be checked: {}", ec.message()));
     if (fs::is_symlink(st)) {
       if (last)
-        return member_failure(name,
-                              fmt::format("would replace symlink '{}'", printable(shown.string())));
-      return member_failure(
-          name, fmt::format("would be written through symlink '{}'", printable(shown.string())));
+        return member_failure(
+            name, fmt::format("would replace symlink '{}'", base::printable(shown.string())));
+      return member_failure(name, fmt::format("would be written through symlink '{}'",
+                                              base::printable(shown.string())));
     }
     if (!last && !fs::is_directory(st))
-      return member_failure(name,
-                            fmt::format("needs '{}' to be a directory", printable(shown.string())));
+      return member_failure(
+          name, fmt::format("needs '{}' to be a directory", base::printable(shown.string())));
     if (last && !replaces_ok)
-      return member_failure(name,
-                            fmt::format("would replace existing '{}'", printable(shown.string())));
+      return member_failure(
+          name, fmt::format("would replace existing '{}'", base::printable(shown.string())));
   }
   return {};
 }
@@ -226,13 +228,13 @@ base::Status Extraction::check_symlinks_after() const {
   for (const fs::path& rel : m_symlinks) {
     auto inside = symlink_stays_inside(m_root, m_root / rel);
     if (!inside)
-      return failure(fmt::format("symlink '{}': {}", printable(rel.string()),
-                                 printable(inside.error().message)));
+      return failure(fmt::format("symlink '{}': {}", base::printable(rel.string()),
+                                 base::printable(inside.error().message)));
     if (!*inside)
       return failure(
           fmt::format("symlink '{}' resolves outside the destination through other "
                       "symlinks",
-                      printable(rel.string())));
+                      base::printable(rel.string())));
   }
   return {};
 }
@@ -278,7 +280,7 @@ base::Status Extraction::run() {
       return member_failure(name,
                             fmt::format("cannot be written: {}", archive_message(writer.get())));
     if (written == ARCHIVE_WARN)
-      spdlog::warn("extracting {} member '{}': {}", m_archive.string(), printable(name),
+      spdlog::warn("extracting {} member '{}': {}", m_archive.string(), base::printable(name),
                    archive_message(writer.get()));
     if (archive_entry_size(entry) > 0)
       if (auto ok = copy_data(reader.get(), writer.get(), name); !ok) return ok;
@@ -308,9 +310,10 @@ base::Status extract_archive_safely(const fs::path& archive, const fs::path& des
   // Canonical so the disk writer's symlink check sees no symlink in the destination's own path.
   const fs::path root = fs::canonical(dest, ec);
   if (ec || !fs::is_directory(root, ec))
-    return base::fail(base::ErrorKind::kCode,
-                      fmt::format("cannot extract {}: destination {} is not a directory",
-                                  printable(archive.string()), printable(dest.string())));
+    return base::fail(
+        base::ErrorKind::kCode,
+        fmt::format("cannot extract {}: destination {} is not a directory",
+                    base::printable(archive.string()), base::printable(dest.string())));
   Extraction extraction(archive, root, options);
   base::Status status = extraction.run();
   if (!status) {

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <thread>
 
+#include "smrun/base/printable.hpp"
 #include "smrun/s3/s3_xml.hpp"
 #include "smrun/s3/sigv4.hpp"
 
@@ -121,9 +122,7 @@ std::string describe_failure(std::string_view what, const ObjectUrl& url, int ht
   }
   if (const std::string advice = advice_for(code, what, credential_source); !advice.empty())
     text += fmt::format("; {}", advice);
-  for (char& c : text)
-    if (c == '\n' || c == '\r') c = ' ';
-  return text;
+  return base::printable(text);
 }
 
 S3Context::S3Context(ClientConfig config, std::shared_ptr<CredentialCache> credentials)

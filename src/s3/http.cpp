@@ -20,6 +20,8 @@
 #include <charconv>
 #include <limits>
 
+#include "smrun/base/printable.hpp"
+
 namespace smrun::s3 {
 
 namespace asio = boost::asio;

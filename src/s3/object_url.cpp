@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "smrun/base/printable.hpp"
+
 #include <algorithm>
 #include <cctype>
 
@@ -19,7 +21,8 @@ bool starts_with_ignoring_case(std::string_view text, std::string_view prefix) {
 
 base::Unexpected<base::Error> url_error(std::string_view url, std::string_view what) {
   return base::fail(base::ErrorKind::kCode,
-                    fmt::format("invalid S3 URL '{}': {} (expected s3://bucket/key)", url, what));
+                    fmt::format("invalid S3 URL '{}': {} (expected s3://bucket/key)",
+                                base::printable(url), what));
 }
 
 }  // namespace
@@ -50,7 +53,9 @@ base::Expected<ObjectUrl> parse_object_url(std::string_view url) {
   const std::string& b = out.bucket;
   if (b.empty()) return url_error(url, "no bucket name");
   if (b.size() < 3 || b.size() > 255)
-    return url_error(url, fmt::format("bucket name '{}' must have 3 to 63 characters", b));
+    return url_error(
+        url, fmt::format("bucket name '{}' must have 3 to 63 characters (255 for legacy buckets)",
+                         base::printable(b)));
   for (char c : b) {
     const bool ok = std::islower(static_cast<unsigned char>(c)) ||
                     std::isdigit(static_cast<unsigned char>(c)) || c == '.' || c == '-' ||
@@ -58,7 +63,7 @@ base::Expected<ObjectUrl> parse_object_url(std::string_view url) {
     if (!ok)
       return url_error(url, fmt::format("bucket name '{}' may only have letters, digits, '.', "
                                         "'-' and '_'",
-                                        b));
+                                        base::printable(b)));
   }
   for (char c : out.key)
     if (c == '\0' || c == '\n' || c == '\r')

@@ -20,8 +20,4 @@ base::Expected<std::filesystem::path> normalize_member_path(std::string_view nam
 // `link` (a normalised member path), never climbs above the extraction root at any step.
 bool symlink_target_stays_inside(const std::filesystem::path& link, std::string_view target);
 
-// `text` with control characters and backslashes escaped (\n, \x1b, ...), so a hostile member
-// name cannot break an error message into several lines.
-std::string printable(std::string_view text);
-
 }  // namespace smrun::code
