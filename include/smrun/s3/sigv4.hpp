@@ -24,9 +24,12 @@ struct SigningInput {
   std::vector<std::pair<std::string, std::string>> query;
   // Every header to sign (Host included; x-amz-date, x-amz-content-sha256 and
   // x-amz-security-token are added by sign_request). Names case-insensitive; values trimmed and
-  // inner runs of spaces collapsed for the canonical form.
+  // inner runs of whitespace collapsed for the canonical form; a name given more than once is
+  // signed as its values joined by ',' in the given order. Given x-amz-date and Authorization
+  // headers are replaced, and so are x-amz-content-sha256 (service "s3") and x-amz-security-token
+  // (when the credentials have a session token).
   std::vector<std::pair<std::string, std::string>> headers;
-  std::string payload_sha256;  // hex, or "UNSIGNED-PAYLOAD"
+  std::string payload_sha256;  // hex, or "UNSIGNED-PAYLOAD" (empty: the hash of an empty body)
   std::string region;          // "us-east-1"
   std::string service = "s3";
   std::chrono::system_clock::time_point time;
@@ -36,12 +39,19 @@ struct SignedRequest {
   // Headers to send: the input headers plus x-amz-date, x-amz-content-sha256 (S3 only),
   // x-amz-security-token (when a session token is present) and Authorization.
   std::vector<std::pair<std::string, std::string>> headers;
-  std::string canonical_request;  // for tests and debug logs (never contains the secret)
+  // For tests and debug logs. Never contains the secret key, but does contain the session token
+  // (x-amz-security-token is a signed header): redact it before logging.
+  std::string canonical_request;
   std::string string_to_sign;
   std::string signature;  // hex
 };
 
 SignedRequest sign_request(const SigningInput& input, const SigningCredentials& credentials);
+
+// The derived key: HMAC chain "AWS4" + secret -> date (YYYYMMDD) -> region -> service ->
+// "aws4_request". Raw 32 bytes.
+std::string signing_key(std::string_view secret_access_key, std::string_view date,
+                        std::string_view region, std::string_view service);
 
 std::string sha256_hex(std::string_view data);
 std::string hmac_sha256(std::string_view key, std::string_view data);  // raw 32 bytes
