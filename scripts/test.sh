@@ -5,6 +5,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 "$root/scripts/setup-deps.sh"
+"$root/scripts/setup-s3rver.sh"  # npm s3rver for the s3 tests (tests/s3/s3rver)
 
 echo "== formatting (clang-format --dry-run)"
 git ls-files '*.cpp' '*.hpp' | grep -v '^src/base/unicode_tables' | xargs clang-format --dry-run -Werror
