@@ -158,12 +158,14 @@ struct S3Client::Call {
 
 namespace {
 
-HttpOptions http_options(const ClientConfig& config) {
+HttpOptions http_options(const S3Context& context) {
+  const ClientConfig& config = context.config();
   HttpOptions o;
   o.connect_timeout = std::min(config.transfer.timeout, std::chrono::milliseconds(10'000));
   o.io_timeout = config.transfer.timeout;
   if (config.ca_bundle) o.ca_bundle = *config.ca_bundle;
   o.user_agent = "smrun (S3)";
+  o.abort = [&context] { return context.cancelled(); };  // the client holds the context
   return o;
 }
 
@@ -171,7 +173,7 @@ HttpOptions http_options(const ClientConfig& config) {
 
 S3Client::S3Client(std::shared_ptr<S3Context> context)
     : m_context(std::move(context)),
-      m_http(http_options(m_context->config())),
+      m_http(http_options(*m_context)),
       m_rng(std::random_device{}()) {}
 
 base::Expected<HttpResponse, S3Failure> S3Client::execute(Call& call) {
@@ -278,6 +280,7 @@ base::Expected<HttpResponse, S3Failure> S3Client::execute(Call& call) {
       }
     }
     if (!retry_now && !last.retryable) return base::Unexpected(last);
+    if (m_context->cancelled()) continue;  // ended by the cancel check: no retry warning
     if (attempt >= policy.max_attempts || Clock::now() >= deadline) {
       const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
       last.message =

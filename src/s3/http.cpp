@@ -197,7 +197,13 @@ struct HttpClient::Impl {
     beast::error_code result = asio::error::would_block;
     start([&result](beast::error_code ec, auto&&...) { result = ec; });
     ioc.restart();
-    ioc.run();
+    if (!options.abort) {
+      ioc.run();
+      return result;
+    }
+    // In slices, so that abort() can end it: the operation then completes as cancelled.
+    while (ioc.run_for(std::chrono::milliseconds(50)), !ioc.stopped())
+      if (options.abort()) lowest().cancel();
     return result;
   }
 

@@ -71,6 +71,9 @@ struct HttpOptions {
   // PEM bundle of trusted CAs; empty: find the system bundle (find_ca_bundle()).
   std::filesystem::path ca_bundle;
   std::string user_agent = "smrun";
+  // When set, asked every 50 ms while a request waits on the network: true ends the request at
+  // once (a transport error), so another thread can stop a transfer that is still making progress.
+  std::function<bool()> abort;
 };
 
 // Where the system's trusted CA certificates are: AWS_CA_BUNDLE, then SSL_CERT_FILE, then the
