@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <filesystem>
+
+#include "smrun/base/printable.hpp"
 #include "smrun/hyperparams/py_format.hpp"
 #include "smrun/s3/client.hpp"
 #include "smrun/s3/credentials.hpp"
@@ -26,6 +29,17 @@ std::string endpoint_text(const s3::ClientConfig& config) {
   if (config.endpoint)
     return fmt::format("{} (from {})", config.endpoint->str(), config.endpoint_source);
   return fmt::format("https://s3.{}.amazonaws.com", config.region);
+}
+
+// The job name in intermediate output keys, and where it came from: TRAINING_JOB_NAME (what the
+// platform sets, as in the reference), else the hyperparameter sagemaker_job_name (what the SDK
+// sets), else none (the reference's os.path.join then leaves the component out).
+std::pair<std::string, std::string> intermediate_job_name(const JobContext& ctx) {
+  if (ctx.training.job_name && !ctx.training.job_name->empty())
+    return {*ctx.training.job_name, "TRAINING_JOB_NAME"};
+  if (!ctx.training.sagemaker_job_name.empty())
+    return {ctx.training.sagemaker_job_name, "sagemaker_job_name"};
+  return {"", ""};
 }
 
 }  // namespace
@@ -65,6 +79,66 @@ code::RemoteFetch s3_code_fetcher(const JobContext& ctx) {
                  stats->parts == 1 ? "" : "s", stats->retries, stats->retries == 1 ? "y" : "ies");
     return dest;
   };
+}
+
+base::Expected<std::unique_ptr<s3::IntermediateSync>> start_intermediate_sync(
+    const JobContext& ctx) {
+  namespace fs = std::filesystem;
+  const config::PyValue sm = config::PyValue::dict(ctx.training.hyperparameters.sagemaker);
+  const config::PyValue* output = sm.find("sagemaker_s3_output");
+  using Sync = std::unique_ptr<s3::IntermediateSync>;
+  if (output == nullptr || !output->truthy()) return Sync();
+  const fs::path& dir = ctx.paths.output_intermediate;
+  std::error_code ec;
+  if (fs::exists(dir, ec)) {
+    spdlog::info("{} already exists, so the platform syncs it to S3: smrun does not upload it",
+                 dir.string());
+    return Sync();
+  }
+  if (!output->is_str())
+    return base::fail(base::ErrorKind::kConfig,
+                      fmt::format("hyperparameter sagemaker_s3_output={}: expected an s3:// URL",
+                                  base::printable(hyperparams::py_str(*output))));
+  const auto [job_name, job_name_source] = intermediate_job_name(ctx);
+  auto target = s3::intermediate_target(output->as_str(), job_name);
+  if (!target) return base::Unexpected(target.error());
+  fs::create_directories(dir, ec);
+  if (ec)
+    return base::fail(base::ErrorKind::kInternal,
+                      fmt::format("cannot create {}: {}", dir.string(), ec.message()));
+  if (!*target) {
+    spdlog::debug("sagemaker_s3_output is a local directory: no intermediate output sync");
+    return Sync();
+  }
+  auto config = s3_client_config(ctx);
+  if (!config) return base::Unexpected(config.error());
+  auto wait = s3::read_sync_wait(aws_environment(ctx));
+  if (!wait) return base::Unexpected(wait.error());
+  if (job_name_source.empty())
+    spdlog::warn(
+        "neither TRAINING_JOB_NAME nor sagemaker_job_name is set: intermediate output "
+        "goes to {}/ without a job name, as the reference does",
+        (*target)->str());
+  else if (job_name_source != "TRAINING_JOB_NAME")
+    spdlog::info("TRAINING_JOB_NAME is not set: intermediate output keys use {}={}",
+                 job_name_source, job_name);
+  const std::string credentials = s3::describe_credential_source(aws_environment(ctx));
+  spdlog::info(
+      "Syncing {} to {}/ while the job runs (endpoint {}, region {} from {}, "
+      "credentials: {})",
+      dir.string(), (*target)->str(), endpoint_text(*config), config->region, config->region_source,
+      credentials);
+  if (credentials.rfind("none", 0) == 0)
+    spdlog::warn("no AWS credentials would be found: intermediate output uploads will fail");
+  auto context = std::make_shared<s3::S3Context>(
+      *config, std::make_shared<s3::CredentialCache>(aws_environment(ctx)));
+  s3::IntermediateSyncOptions options;
+  options.dir = dir;
+  options.target = **target;
+  options.final_wait = *wait;
+  auto sync = s3::IntermediateSync::start(std::move(context), std::move(options));
+  if (!sync) return base::Unexpected(sync.error());
+  return std::move(*sync);
 }
 
 std::optional<S3DryRun> s3_dry_run(const JobContext& ctx) {

@@ -30,6 +30,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
+int run_job(JobContext& ctx);
+
 void ensure_directories(const config::MlPaths& paths) {
   std::error_code ec;
   for (const auto& dir : {paths.code, paths.model, paths.output_data}) {
@@ -144,7 +146,19 @@ int run_train_command(const std::vector<std::string>& args, env::EnvSnapshot pro
   }
   JobContext& ctx = *loaded;
   ensure_directories(ctx.paths);
+  // Intermediate output (sagemaker_s3_output) is uploaded while the job runs; once its outcome
+  // is written, on every path, a final pass and a bounded wait. Never changes the exit code.
+  auto sync = start_intermediate_sync(ctx);
+  if (!sync) return fail_job(sync.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
+  const int code = run_job(ctx);
+  if (*sync) (*sync)->finish();
+  return code;
+}
 
+namespace {
+
+// Fetch -> install -> run (here or through run_distributed) -> report -> pack.
+int run_job(JobContext& ctx) {
   // User code: the reference fetches first, then classifies the entry point (it looks for
   // setup.py in what it fetched).
   if (auto entry = launch::require_entry_point(ctx.training); !entry)
@@ -187,5 +201,7 @@ int run_train_command(const std::vector<std::string>& args, env::EnvSnapshot pro
                  supervise::signal_name(sig));
   return pack_and_succeed(ctx);
 }
+
+}  // namespace
 
 }  // namespace smrun::cli
