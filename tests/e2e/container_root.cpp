@@ -149,6 +149,7 @@ namespace {
 enum class SetupStep : int {
   kDeathSignal,
   kPrivate,
+  kMount,
   kMountProc,
   kBindDevNull,
   kChroot,
@@ -163,6 +164,8 @@ const char* step_name(SetupStep step) {
       return "prctl(PR_SET_PDEATHSIG)";
     case SetupStep::kPrivate:
       return "mount --make-rprivate /";
+    case SetupStep::kMount:
+      return "mount";
     case SetupStep::kMountProc:
       return "mount proc";
     case SetupStep::kBindDevNull:
@@ -182,12 +185,23 @@ const char* step_name(SetupStep step) {
 struct SetupFailure {
   SetupStep step;
   int error;
+  std::size_t mount_index;  // for kMount: which of the plan's mounts
+};
+
+struct ChildMount {
+  const char* source;
+  const char* target;
+  const char* fstype;  // nullptr for a bind mount
+  unsigned long flags;
+  const char* data;  // nullptr when none
 };
 
 struct ChildPlan {
   const char* root;
-  const char* proc;
-  const char* dev_null;
+  const ChildMount* mounts;
+  std::size_t mount_count;
+  const char* proc;      // nullptr: no /proc
+  const char* dev_null;  // nullptr: no /dev/null bind
   int stdio[3];
   int report_fd;
   char* const* argv;
@@ -197,8 +211,8 @@ struct ChildPlan {
 // In the clone()d child, which is PID 1 of the new PID namespace: what a container runtime does
 // before exec'ing the entrypoint. Only system calls: nothing here may allocate.
 [[noreturn]] void become_container_init(const ChildPlan& plan) {
-  auto fail = [&](SetupStep step) {
-    SetupFailure failure{step, errno};
+  auto fail = [&](SetupStep step, std::size_t mount_index = 0) {
+    SetupFailure failure{step, errno, mount_index};
     ssize_t unused = ::write(plan.report_fd, &failure, sizeof(failure));
     (void)unused;
     _exit(127);
@@ -208,11 +222,18 @@ struct ChildPlan {
   if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail(SetupStep::kDeathSignal);
   // Our mounts must not propagate back into the test's namespace.
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) fail(SetupStep::kPrivate);
+  // The caller's mounts (an overlay over a shared root, the job's /opt/ml, ...), in order.
+  for (std::size_t i = 0; i < plan.mount_count; ++i) {
+    const ChildMount& m = plan.mounts[i];
+    if (::mount(m.source, m.target, m.fstype, m.flags, m.data) != 0) fail(SetupStep::kMount, i);
+  }
   // A /proc of the new PID namespace: smrun lists its children there.
-  if (::mount("proc", plan.proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0)
+  if (plan.proc != nullptr &&
+      ::mount("proc", plan.proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0)
     fail(SetupStep::kMountProc);
   // A shell gives background jobs /dev/null as stdin.
-  if (::mount("/dev/null", plan.dev_null, nullptr, MS_BIND, nullptr) != 0)
+  if (plan.dev_null != nullptr &&
+      ::mount("/dev/null", plan.dev_null, nullptr, MS_BIND, nullptr) != 0)
     fail(SetupStep::kBindDevNull);
   if (::chroot(plan.root) != 0) fail(SetupStep::kChroot);
   if (::chdir("/") != 0) fail(SetupStep::kChdir);
@@ -254,6 +275,17 @@ std::optional<NamespaceInit> NamespaceInit::start(const ContainerRoot& root,
                                                   const std::vector<std::string>& argv,
                                                   const std::map<std::string, std::string>& env,
                                                   Unavailable& unavailable) {
+  InitSpec spec;
+  spec.root = root.path();
+  spec.stdout_file = root.stdout_file();
+  spec.stderr_file = root.stderr_file();
+  return start(spec, argv, env, unavailable);
+}
+
+std::optional<NamespaceInit> NamespaceInit::start(const InitSpec& spec,
+                                                  const std::vector<std::string>& argv,
+                                                  const std::map<std::string, std::string>& env,
+                                                  Unavailable& unavailable) {
   std::vector<std::string> arg_strings = argv;
   std::vector<char*> args;
   for (auto& s : arg_strings) args.push_back(s.data());
@@ -263,17 +295,33 @@ std::optional<NamespaceInit> NamespaceInit::start(const ContainerRoot& root,
   std::vector<char*> envp;
   for (auto& s : env_strings) envp.push_back(s.data());
   envp.push_back(nullptr);
-  const std::string root_dir = root.path().string();
-  const std::string proc_dir = (root.path() / "proc").string();
-  const std::string dev_null = (root.path() / "dev" / "null").string();
+  const std::string root_dir = spec.root.string();
+  const std::string proc_dir = (spec.root / "proc").string();
+  const std::string dev_null = (spec.root / "dev" / "null").string();
+  std::vector<std::string> mount_targets;
+  for (const InitMount& m : spec.mounts) mount_targets.push_back(m.target.string());
+  std::vector<ChildMount> mounts;
+  for (std::size_t i = 0; i < spec.mounts.size(); ++i) {
+    const InitMount& m = spec.mounts[i];
+    mounts.push_back({m.source.c_str(), mount_targets[i].c_str(),
+                      m.fstype.empty() ? nullptr : m.fstype.c_str(), m.flags,
+                      m.data.empty() ? nullptr : m.data.c_str()});
+  }
 
   const int in = open_or_throw("/dev/null", O_RDONLY);
-  const int out = open_or_throw(root.stdout_file(), O_WRONLY | O_CREAT | O_TRUNC);
-  const int err = open_or_throw(root.stderr_file(), O_WRONLY | O_CREAT | O_TRUNC);
+  const int out = open_or_throw(spec.stdout_file, O_WRONLY | O_CREAT | O_TRUNC);
+  const int err = open_or_throw(spec.stderr_file, O_WRONLY | O_CREAT | O_TRUNC);
   int report[2];
   if (::pipe2(report, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
-  const ChildPlan plan{root_dir.c_str(), proc_dir.c_str(), dev_null.c_str(), {in, out, err},
-                       report[1],        args.data(),      envp.data()};
+  const ChildPlan plan{root_dir.c_str(),
+                       mounts.data(),
+                       mounts.size(),
+                       spec.mount_proc ? proc_dir.c_str() : nullptr,
+                       spec.bind_dev_null ? dev_null.c_str() : nullptr,
+                       {in, out, err},
+                       report[1],
+                       args.data(),
+                       envp.data()};
 
   // clone() without a new stack behaves like fork(), but its child is PID 1 of a new PID
   // namespace, and the value returned here is that PID 1's pid in our namespace.
@@ -308,8 +356,13 @@ std::optional<NamespaceInit> NamespaceInit::start(const ContainerRoot& root,
     int status = 0;
     while (::waitpid(static_cast<pid_t>(pid), &status, 0) < 0 && errno == EINTR) {
     }
-    const std::string what =
-        std::string(step_name(failure->step)) + ": " + std::strerror(failure->error);
+    std::string what = step_name(failure->step);
+    if (failure->step == SetupStep::kMount && failure->mount_index < spec.mounts.size()) {
+      const InitMount& m = spec.mounts[failure->mount_index];
+      what += " " + (m.fstype.empty() ? std::string("--bind ") + m.source : "-t " + m.fstype) +
+              " on " + m.target.string();
+    }
+    what += std::string(": ") + std::strerror(failure->error);
     // Mounting is refused in some sandboxes that still allow the clone (no CAP_SYS_ADMIN over
     // the mount namespace's owner): the same "no privileges" situation.
     if (failure->error == EPERM && failure->step != SetupStep::kExec) {
@@ -325,7 +378,7 @@ std::optional<NamespaceInit> NamespaceInit::start(const ContainerRoot& root,
     ::waitpid(static_cast<pid_t>(pid), nullptr, 0);
     throw std::runtime_error(std::string("pidfd_open: ") + std::strerror(error));
   }
-  return NamespaceInit(static_cast<pid_t>(pid), pidfd, root.stdout_file(), root.stderr_file());
+  return NamespaceInit(static_cast<pid_t>(pid), pidfd, spec.stdout_file, spec.stderr_file);
 }
 
 NamespaceInit::NamespaceInit(NamespaceInit&& other) noexcept

@@ -62,6 +62,27 @@ struct Unavailable {
   std::string reason;
 };
 
+// A mount the container init makes in its own mount namespace before it chroots (mount(2)
+// arguments; an empty fstype with MS_BIND is a bind mount).
+struct InitMount {
+  std::string source;
+  fs::path target;  // outside the root, e.g. <root>/opt/ml
+  std::string fstype;
+  unsigned long flags = 0;
+  std::string data;
+};
+
+// What NamespaceInit starts in: any root directory (a ContainerRoot, a debootstrapped tree, an
+// overlay mounted by `mounts`), and where PID 1's stdout and stderr go.
+struct InitSpec {
+  fs::path root;
+  std::vector<InitMount> mounts;  // made first, in order, in the new mount namespace
+  bool mount_proc = true;         // the namespace's own /proc at <root>/proc
+  bool bind_dev_null = true;      // the host's /dev/null over <root>/dev/null (must exist)
+  fs::path stdout_file;
+  fs::path stderr_file;
+};
+
 // smrun (or any program in the root) running as PID 1 of a new PID + mount namespace.
 class NamespaceInit {
  public:
@@ -69,6 +90,10 @@ class NamespaceInit {
   // `unavailable` when the kernel refuses the namespaces (EPERM: not root, or no CAP_SYS_ADMIN);
   // throws on any other setup failure.
   static std::optional<NamespaceInit> start(const ContainerRoot& root,
+                                            const std::vector<std::string>& argv,
+                                            const std::map<std::string, std::string>& env,
+                                            Unavailable& unavailable);
+  static std::optional<NamespaceInit> start(const InitSpec& spec,
                                             const std::vector<std::string>& argv,
                                             const std::map<std::string, std::string>& env,
                                             Unavailable& unavailable);
