@@ -18,7 +18,8 @@ cd "$root"
 runs="${1:-20000}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_py_json fuzz_job_config fuzz_hyperparams fuzz_extract)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_py_json fuzz_job_config fuzz_hyperparams fuzz_extract fuzz_s3_url
+  fuzz_s3_xml fuzz_shared_file fuzz_credentials_json)
 max_time="${SMRUN_FUZZ_MAX_TIME:-300}"
 dir="${SMRUN_FUZZ_BUILD_DIR:-build-fuzz}"
 

@@ -8,6 +8,7 @@
 #include "smrun/base/exit_code.hpp"
 #include "smrun/cli/commands.hpp"
 #include "smrun/cli/logging.hpp"
+#include "smrun/cli/version.hpp"
 #include "smrun/supervise/signals.hpp"
 
 extern char** environ;
@@ -23,7 +24,8 @@ constexpr const char* kUsage =
     "  env [--format json|dotenv|shell] [--show-secrets]\n"
     "                   print the environment and command `train` would use (dry run)\n"
     "  pack DIR OUT     pack DIR's contents into OUT (parallel gzip tar)\n"
-    "  version          print the version\n"
+    "  s3 cp SRC DST    copy one object to or from S3 with train's client and credentials\n"
+    "  version          print the version, commit, build type and linkage\n"
     "\n"
     "Installed or linked under the name `train`, smrun behaves as `smrun train`.\n";
 
@@ -54,8 +56,9 @@ int run_main(int argc, char** argv) {
   if (command == "train") return run_train_command(args, std::move(process_env));
   if (command == "env") return run_env_command(args, std::move(process_env));
   if (command == "pack") return run_pack_command(args, process_env);
+  if (command == "s3") return run_s3_command(args, process_env);
   if (command == "version" || command == "--version") {
-    fmt::print("smrun {}\n", SMRUN_VERSION);
+    fmt::print("{}\n", version_line());
     return base::kExitSuccess;
   }
   if (command == "help" || command == "--help" || command == "-h") {

@@ -151,6 +151,7 @@ struct S3Client::Call {
   HttpHeaders headers;
   std::string body;
   BodySink sink;
+  std::function<void(int status, const HttpHeaders& headers)> on_headers;
   // Runs before every attempt (a resumed GET moves its Range here).
   std::function<void(Call&)> before_attempt;
   bool accept_412 = false;
@@ -237,6 +238,7 @@ base::Expected<HttpResponse, S3Failure> S3Client::execute(Call& call) {
     request.url.target = address.canonical_uri + query_string;
     request.headers = std::move(signed_request.headers);
     request.body = call.body;
+    request.on_headers = call.on_headers;
 
     auto response = m_http.send(request, call.sink);
     bool retry_now = false;  // retry without backoff (region or credentials fixed)
@@ -301,9 +303,9 @@ base::Expected<HttpResponse, S3Failure> S3Client::execute(Call& call) {
   }
 }
 
-base::Expected<GetResult, S3Failure> S3Client::get_object(const ObjectUrl& url, ObjectRange range,
-                                                          const std::string& if_match,
-                                                          const BodySink& sink) {
+base::Expected<GetResult, S3Failure> S3Client::get_object(
+    const ObjectUrl& url, ObjectRange range, const std::string& if_match, const BodySink& sink,
+    const std::function<void(std::uint64_t object_size)>& on_size) {
   std::uint64_t received = 0;
   std::string etag = if_match;
   Call call;
@@ -315,6 +317,21 @@ base::Expected<GetResult, S3Failure> S3Client::get_object(const ObjectUrl& url, 
     return sink(chunk);
   };
   const bool ranged = range.offset != 0 || range.length != 0;
+  bool size_reported = false;
+  call.on_headers = [&](int status, const HttpHeaders& headers) {
+    HttpResponse view;
+    view.headers = headers;
+    // Resumed attempts must get the same object: pin the ETag the first answer had.
+    if (etag.empty()) etag = view.header("etag").value_or("");
+    if (!on_size || size_reported) return;
+    std::optional<std::uint64_t> size =
+        status == 206 ? total_from_content_range(view.header("content-range").value_or(""))
+                      : parse_u64(view.header("content-length").value_or(""));
+    if (size) {
+      size_reported = true;
+      on_size(*size);
+    }
+  };
   call.before_attempt = [&](Call& c) {
     c.headers.clear();
     const std::uint64_t start = range.offset + received;
@@ -331,7 +348,7 @@ base::Expected<GetResult, S3Failure> S3Client::get_object(const ObjectUrl& url, 
     // An empty object has no byte 0: S3 answers a ranged GET with 416 InvalidRange. Ask again
     // for the whole (empty) object.
     if (response.error().http_status == 416 && range.offset == 0 && received == 0 && ranged)
-      return get_object(url, ObjectRange{}, if_match, sink);
+      return get_object(url, ObjectRange{}, if_match, sink, on_size);
     return base::Unexpected(response.error());
   }
   GetResult result;

@@ -330,6 +330,8 @@ struct HttpClient::Impl {
     for (const auto& field : parser.get())
       response.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
     const bool to_sink = sink && response.status >= 200 && response.status < 300;
+    if (request.on_headers && response.status >= 200 && response.status < 300)
+      request.on_headers(response.status, response.headers);
 
     std::array<char, 64 * 1024> chunk{};
     std::uint64_t delivered = 0;
@@ -337,8 +339,11 @@ struct HttpClient::Impl {
       parser.get().body().data = chunk.data();
       parser.get().body().size = chunk.size();
       lowest().expires_after(options.io_timeout);
-      ec =
-          run([&](auto handler) { bhttp::async_read(stream, buffer, parser, std::move(handler)); });
+      // read_some: hand over what has arrived at once (progress, and a broken body keeps every
+      // byte it delivered), instead of waiting for a full chunk.
+      ec = run([&](auto handler) {
+        bhttp::async_read_some(stream, buffer, parser, std::move(handler));
+      });
       if (ec == bhttp::error::need_buffer) ec = {};
       const std::size_t n = chunk.size() - parser.get().body().size;
       if (n > 0) {

@@ -184,7 +184,8 @@ base::Expected<TransferStats, S3Failure> download_file(const std::shared_ptr<S3C
   ProgressLog progress("download of " + url.str(), settings.progress_interval);
   S3Client first(context);
   auto head =
-      first.get_object(url, {0, settings.part_size}, "", file_sink(fd.get(), 0, dest, progress));
+      first.get_object(url, {0, settings.part_size}, "", file_sink(fd.get(), 0, dest, progress),
+                       [&progress](std::uint64_t size) { progress.set_total(size); });
   if (!head) {
     remove_partial();
     return base::Unexpected(head.error());

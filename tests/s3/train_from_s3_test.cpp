@@ -110,6 +110,30 @@ TEST(TrainFromS3, ThrottledAndBrokenDownloadsStillSucceed) {
   // Resumed after the bytes that arrived, never from byte 0 again.
   ASSERT_TRUE(seen[3].range);
   EXPECT_NE(*seen[3].range, *seen[2].range);
+  // The first answer's ETag is pinned, so the rest comes from the same object.
+  ASSERT_EQ(seen[3].headers.count("if-match"), 1u);
+  EXPECT_EQ(seen[3].headers.at("if-match"),
+            s3.objects().head("sm-test", "job-1/source/sourcedir.tar.gz").etag);
+}
+
+TEST(TrainFromS3, ASlowDownloadLogsProgressLines) {
+  S3Server s3({.buckets = {"sm-test"}});
+  JobDir job;
+  s3.objects().put("sm-test", "job-1/source/sourcedir.tar.gz", make_sourcedir(job));
+  // The body stalls for 2.5 s after its first 50 bytes; progress is due every second.
+  FaultProxy proxy(s3, nlohmann::json::parse(R"([{"fault": "delay", "ms": 2500,
+                                                 "after_bytes": 50}])"));
+  job.write_sdk_hyperparameters(
+      {{"sagemaker_program", "train.py"}, {"sagemaker_submit_directory", kSourceUrl}});
+  auto r = job.run_train(s3_env(job, proxy.endpoint(), {{"SMRUN_S3_PROGRESS_SECONDS", "1"}}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string prefix = std::string("download of ") + kSourceUrl + ": 50 B of ";
+  const auto at = r.err.find(prefix);
+  ASSERT_NE(at, std::string::npos) << r.err;
+  const std::string line = r.err.substr(at, r.err.find('\n', at) - at);
+  EXPECT_NE(line.find("%), "), std::string::npos) << line;
+  EXPECT_NE(line.find("B/s, about "), std::string::npos) << line;
+  EXPECT_EQ(r.err.find('\r'), std::string::npos) << "progress must not use carriage returns";
 }
 
 TEST(TrainFromS3, ANonArchiveObjectIsAClearError) {
@@ -191,6 +215,37 @@ TEST(TrainFromS3, DryRunShowsWhatWouldBeFetchedWithoutContactingS3) {
                 0),
             0u)
       << w.out;
+}
+
+TEST(S3Copy, UploadsAndDownloadsWithoutEverLosingTheDestination) {
+  S3Server s3({.buckets = {"sm-test"}});
+  JobDir job;
+  const Env env = s3_env(job, s3.endpoint());
+  write_file(job.scratch() / "up.txt", "round trip\n");
+  auto up =
+      job.run_smrun({"s3", "cp", (job.scratch() / "up.txt").string(), "s3://sm-test/a/b.txt"}, env);
+  ASSERT_EQ(up.exit_code, 0) << up.err;
+  EXPECT_EQ(s3.objects().get("sm-test", "a/b.txt"), "round trip\n");
+  auto down = job.run_smrun(
+      {"s3", "cp", "s3://sm-test/a/b.txt", (job.scratch() / "down.txt").string()}, env);
+  ASSERT_EQ(down.exit_code, 0) << down.err;
+  EXPECT_EQ(read_file(job.scratch() / "down.txt"), "round trip\n");
+
+  // A failed download leaves an existing destination as it was, and no partial file.
+  write_file(job.scratch() / "keep.txt", "precious");
+  auto missing =
+      job.run_smrun({"s3", "cp", "s3://sm-test/nope", (job.scratch() / "keep.txt").string()}, env);
+  EXPECT_EQ(missing.exit_code, 66);
+  EXPECT_EQ(first_line(missing.err),
+            "smrun: error: download of s3://sm-test/nope failed: NoSuchKey (HTTP 404): The "
+            "specified key does not exist; no object has this key; check the URL (the SageMaker "
+            "SDK uploads source_dir as <prefix>/source/sourcedir.tar.gz)");
+  EXPECT_EQ(read_file(job.scratch() / "keep.txt"), "precious");
+  EXPECT_FALSE(fs::exists(job.scratch() / ".keep.txt.smrun-partial"));
+
+  auto usage = job.run_smrun({"s3", "cp", "a", "b"}, env);
+  EXPECT_EQ(usage.exit_code, 64);
+  EXPECT_EQ(first_line(usage.err), "smrun: error: exactly one of SRC and DST must be an s3:// URL");
 }
 
 }  // namespace

@@ -74,9 +74,11 @@ class S3Client {
 
   // GET (a range of) an object; the bytes go to `sink` in order. A body broken off mid-way is
   // resumed from the first missing byte (If-Match the ETag seen first), not started over.
-  base::Expected<GetResult, S3Failure> get_object(const ObjectUrl& url, ObjectRange range,
-                                                  const std::string& if_match,
-                                                  const BodySink& sink);
+  // `on_size`, when given, learns the object's size as soon as the first answer's headers are in
+  // (before its body), e.g. for the progress log.
+  base::Expected<GetResult, S3Failure> get_object(
+      const ObjectUrl& url, ObjectRange range, const std::string& if_match, const BodySink& sink,
+      const std::function<void(std::uint64_t object_size)>& on_size = {});
   base::Expected<std::string, S3Failure> put_object(const ObjectUrl& url, std::string body);
   base::Expected<std::string, S3Failure> create_multipart_upload(const ObjectUrl& url);
   // Returns the part's ETag.

@@ -40,6 +40,8 @@ struct HttpRequest {
   HttpUrl url;
   HttpHeaders headers;  // Host, Content-Length and User-Agent are added by the client
   std::string body;
+  // Called once the status line and headers of a 2xx answer are in, before its body streams.
+  std::function<void(int status, const HttpHeaders& headers)> on_headers;
 };
 
 struct HttpResponse {
