@@ -65,7 +65,9 @@ mkdir -p "$cache"
 exec 9>"$cache/.lock"
 flock 9 # one make-roots at a time per cache
 
-for suite in "${suites[@]}"; do
+# Makes (or finds) the root of one suite and points <suite> at it.
+make_root() {
+  local suite="$1" recipe hash dir tmp start log attempt old
   recipe="smrun-root v$RECIPE_VERSION suite=$suite variant=$VARIANT include=$INCLUDE arch=$arch"
   hash="$(printf '%s\n' "$recipe" | sha256sum | cut -c1-12)"
   dir="$cache/$suite-$hash"
@@ -108,4 +110,19 @@ for suite in "${suites[@]}"; do
       rm -rf "$old"
     fi
   done
+}
+
+# The suites are made side by side: debootstrap mostly waits on the mirror and on dpkg's fsyncs.
+pids=()
+declare -A started=()
+for suite in "${suites[@]}"; do
+  [ -z "${started[$suite]:-}" ] || continue
+  started[$suite]=1
+  make_root "$suite" &
+  pids+=($!)
 done
+status=0
+for pid in "${pids[@]}"; do
+  wait "$pid" || status=1
+done
+exit "$status"
