@@ -108,7 +108,8 @@ base::Expected<HttpUrl> parse_http_url(std::string_view url) {
   if (authority.find('@') != std::string_view::npos)
     return url_error(url, "user information in URLs is not supported");
   std::string_view port_text;
-  if (!authority.empty() && authority.front() == '[') {
+  const bool bracketed = !authority.empty() && authority.front() == '[';
+  if (bracketed) {
     const auto close = authority.find(']');
     if (close == std::string_view::npos) return url_error(url, "unterminated IPv6 address");
     out.host = std::string(authority.substr(1, close - 1));
@@ -123,9 +124,15 @@ base::Expected<HttpUrl> parse_http_url(std::string_view url) {
     if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
   }
   if (out.host.empty()) return url_error(url, "no host");
-  for (char c : out.host)
-    if (std::isspace(static_cast<unsigned char>(c)) || std::iscntrl(static_cast<unsigned char>(c)))
-      return url_error(url, "the host has spaces or control characters");
+  if (bracketed) {
+    boost::system::error_code ec;
+    asio::ip::make_address_v6(out.host, ec);
+    if (ec) return url_error(url, "the bracketed host is not an IPv6 address");
+  } else {
+    for (char c : out.host)
+      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_'))
+        return url_error(url, "the host may only have letters, digits, '-', '.' and '_'");
+  }
   if (!port_text.empty()) {
     unsigned value = 0;
     auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);

@@ -13,13 +13,14 @@ ClientConfig resolve(std::map<std::string, std::string, std::less<>> vars,
 }
 
 TEST(ClientConfig, RegionOrderIsAwsRegionThenSagemakerThenDefaultRegion) {
-  EXPECT_EQ(resolve({{"AWS_REGION", "eu-west-1"}, {"SAGEMAKER_REGION", "us-west-2"},
+  EXPECT_EQ(resolve({{"AWS_REGION", "eu-west-1"},
+                     {"SAGEMAKER_REGION", "us-west-2"},
                      {"AWS_DEFAULT_REGION", "ap-south-1"}},
                     "ca-central-1")
                 .region,
             "eu-west-1");
-  ClientConfig hp = resolve({{"SAGEMAKER_REGION", "us-west-2"}, {"AWS_DEFAULT_REGION", "x-1"}},
-                            "ca-central-1");
+  ClientConfig hp =
+      resolve({{"SAGEMAKER_REGION", "us-west-2"}, {"AWS_DEFAULT_REGION", "x-1"}}, "ca-central-1");
   EXPECT_EQ(hp.region, "ca-central-1");
   EXPECT_EQ(hp.region_source, "sagemaker_region");
   ClientConfig env = resolve({{"SAGEMAKER_REGION", "us-west-2"}, {"AWS_DEFAULT_REGION", "x-1"}});
@@ -62,6 +63,32 @@ TEST(ClientConfig, BadEndpointIsAConfigErrorNamingTheVariable) {
   ASSERT_FALSE(config);
   EXPECT_EQ(config.error().kind, base::ErrorKind::kConfig);
   EXPECT_EQ(config.error().message.rfind("S3_ENDPOINT_URL: invalid URL 'ftp://x'", 0), 0u);
+}
+
+TEST(HttpUrl, HostsAreNamesOrAddresses) {
+  auto v6 = parse_http_url("https://[::1]:8443/s3/?x=1#frag");
+  ASSERT_TRUE(v6) << v6.error().message;
+  EXPECT_EQ(v6->host, "::1");
+  EXPECT_EQ(v6->port, 8443);
+  EXPECT_EQ(v6->target, "/s3/?x=1");
+  EXPECT_EQ(v6->str(), "https://[::1]:8443/s3/?x=1");
+  // Found by fuzz_s3_url: a bracket inside a bracketed host did not round-trip.
+  auto nested = parse_http_url("https://[\xff[::1]]:8443/");
+  ASSERT_FALSE(nested);
+  EXPECT_EQ(nested.error().message,
+            "invalid URL 'https://[\xff[::1]]:8443/': junk after the IPv6 address (expected "
+            "http(s)://host[:port][/path])");
+  auto not_v6 = parse_http_url("https://[::1x]/");
+  ASSERT_FALSE(not_v6);
+  EXPECT_NE(not_v6.error().message.find("the bracketed host is not an IPv6 address"),
+            std::string::npos);
+  EXPECT_FALSE(parse_http_url("http://a b/"));
+  EXPECT_FALSE(parse_http_url("http://host\n/"));
+  EXPECT_FALSE(parse_http_url("http://[::1/"));
+  EXPECT_FALSE(parse_http_url("http://h:0/"));
+  EXPECT_FALSE(parse_http_url("http://h:65536/"));
+  EXPECT_FALSE(parse_http_url("http://user@h/"));
+  EXPECT_TRUE(parse_http_url("http://s3_local.test-1:80"));
 }
 
 TEST(ClientConfig, TransferSettingsAreValidated) {
