@@ -228,6 +228,10 @@ base::Expected<Credentials> parse_credentials_json(std::string_view json,
     return fail(
         ErrorKind::kCode,
         fmt::format("{}: the response is not valid JSON (error at byte {})", source, e.byte));
+  } catch (const nlohmann::json::exception&) {
+    // out_of_range: a number too large for a double (found by fuzz_credentials_json).
+    return fail(ErrorKind::kCode,
+                fmt::format("{}: the response is not valid JSON (a number out of range)", source));
   }
   if (!doc.is_object())
     return fail(ErrorKind::kCode, fmt::format("{}: the response is not a JSON object", source));

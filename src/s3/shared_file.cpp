@@ -66,10 +66,14 @@ base::Expected<SharedFile> parse_shared_file(std::string_view text, const std::s
   std::size_t line_no = 0;
   while (!text.empty()) {
     ++line_no;
-    const std::size_t end = text.find('\n');
+    // Python's universal newlines, as configparser reads the file: "\n", "\r\n" or "\r".
+    const std::size_t end = text.find_first_of("\r\n");
     std::string_view line = text.substr(0, end);
-    text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    std::size_t consumed = end == std::string_view::npos ? text.size() : end + 1;
+    if (end != std::string_view::npos && text[end] == '\r' && end + 1 < text.size() &&
+        text[end + 1] == '\n')
+      ++consumed;
+    text.remove_prefix(consumed);
 
     const std::string_view stripped = trim(line);
     if (stripped.empty()) {

@@ -495,6 +495,17 @@ TEST(CredentialsJson, FieldsTokenOptionalAndExpirationFormats) {
             "src: \"AccessKeyId\" in the response is empty");
 }
 
+// Found by fuzz_credentials_json: nlohmann::json throws out_of_range (not parse_error) for a
+// number beyond a double, which escaped parse_credentials_json and terminated the process.
+TEST(CredentialsJson, NumbersOutOfRangeAreAnErrorNotAnException) {
+  for (std::string_view doc :
+       {"1e400", R"({"AccessKeyId": "A", "SecretAccessKey": "stand-in-secret-1", "X": -1e999})"}) {
+    auto c = parse_credentials_json(doc, "src");
+    ASSERT_FALSE(c.has_value()) << doc;
+    EXPECT_EQ(c.error().message, "src: the response is not valid JSON (a number out of range)");
+  }
+}
+
 TEST(CredentialsJson, Iso8601) {
   EXPECT_EQ(at("2019-05-29T00:21:43+02:00"), at("2019-05-28T22:21:43Z"));
   EXPECT_EQ(at("2019-05-29T00:21:43-0130"), at("2019-05-29T01:51:43Z"));

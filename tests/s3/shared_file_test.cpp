@@ -66,6 +66,15 @@ TEST(SharedFileParse, SectionsKeysCommentsAndWhitespace) {
   EXPECT_EQ(f.section("nope"), nullptr);
 }
 
+TEST(SharedFileParse, LoneCarriageReturnsEndLinesLikePythonsUniversalNewlines) {
+  auto parsed = parse_shared_file("[a]\rk = v\r\r\nj = w\r", "f");
+  ASSERT_TRUE(parsed.has_value()) << parsed.error().message;
+  using Entries = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(*parsed->section("a"), (Entries{{"k", "v"}, {"j", "w"}}));
+  EXPECT_EQ(parse_shared_file("[a]\r\rk\r", "f").error().message,
+            "f:3: expected 'key = value', a [section] header or a comment");
+}
+
 TEST(SharedFileParse, EmptyAndCommentOnlyFiles) {
   for (std::string_view text : {"", "\n\n", "# only\n; comments\n", "\r\n  \t\r\n"}) {
     auto parsed = parse_shared_file(text, "f");

@@ -105,9 +105,9 @@ struct SharedFile {
 };
 // Python configparser's rules, as botocore reads these files: full-line comments ('#', ';'),
 // "key = value" or "key: value" with keys lower-cased and both sides trimmed, indented lines
-// continuing the previous value (joined with '\n'), CRLF accepted. Errors are kConfig and name
-// the file and line (never a value): a property outside a section, a line that is neither,
-// a duplicate section or key.
+// continuing the previous value (joined with '\n'), lines ended by LF, CRLF or CR. Errors are
+// kConfig and name the file and line (never a value): a property outside a section, a line that is
+// neither, a duplicate section or key.
 base::Expected<SharedFile> parse_shared_file(std::string_view text, const std::string& filename);
 
 // The JSON a container credentials endpoint or IMDS returns ({"AccessKeyId", "SecretAccessKey",
