@@ -20,6 +20,8 @@ import tarfile
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "fuzz" / "corpus"
+GENERATED = ["fuzz_py_json", "fuzz_job_config", "fuzz_hyperparams", "fuzz_extract",
+             "fuzz_shared_file", "fuzz_credentials_json"]
 SEP = b"\x1e"  # document separator of fuzz_job_config and fuzz_hyperparams (never valid JSON)
 
 
@@ -191,16 +193,65 @@ def extract_seeds():
           tar_bytes([("l\nk", "symlink", "x", 0o777), ("l\nk", "file", b"x", 0o644)]))
 
 
+def shared_file_seeds():
+    t = "fuzz_shared_file"
+    write(t, "credentials", "[default]\naws_access_key_id = AKIDEXAMPLE\n"
+          "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY\n"
+          "aws_session_token = FwoGZXIvYXdzEXAMPLE==\n\n[ci]\naws_access_key_id=AKIDCI\n"
+          "aws_secret_access_key=secret\n")
+    write(t, "config", "# comment\n; other comment\n[default]\nregion = us-east-1\n"
+          "[profile dev]   # trailing comment\nregion: eu-west-1\ns3 =\n"
+          "    addressing_style = path\n    max_concurrent_requests = 4\n"
+          "[profile r]\nrole_arn = arn:aws:iam::123456789012:role/r\nsource_profile = default\n"
+          "[sso-session s]\nsso_start_url = https://example.awsapps.com/start\n")
+    write(t, "crlf-bom-cr", b"\xef\xbb\xbf[default]\r\naws_access_key_id = A\r\r\n"
+          b"  continued\rKEY:value\r")
+    write(t, "err-property-first", "aws_access_key_id = A\n[default]\n")
+    write(t, "err-duplicates", "[a]\nk = 1\nK = 2\n[a]\n")
+    write(t, "err-headers", "[]\n[unterminated\n[ok] junk\n= v\nno delimiter\n")
+    write(t, "odd-names", "[[x]]\n[ padded  name ]\nkey with spaces = v=a:b\n[a]b] # c\n"
+          "k=\n\t\x0b\x0c\n  indented = first\n")
+
+
+def credentials_json_seeds():
+    t = "fuzz_credentials_json"
+    ecs = {"AccessKeyId": "ASIAEXAMPLE", "SecretAccessKey": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+           "Token": "IQoJb3JpZ2luX2VjEXAMPLE==", "Expiration": "2019-05-29T00:21:43Z",
+           "RoleArn": "arn:aws:iam::123456789012:role/r"}
+    write(t, "container.json", json.dumps(ecs))
+    imds = dict(ecs, Code="Success", LastUpdated="2019-05-28T18:03:09Z", Type="AWS-HMAC",
+                Expiration="2019-05-29T00:21:43.123+02:00")
+    write(t, "imds.json", json.dumps(imds, indent=2))
+    write(t, "imds-failure.json", json.dumps({"Code": "AssumeRoleUnauthorizedAccess",
+                                               "Message": "denied", "LastUpdated": "x"}))
+    write(t, "no-token-no-expiration.json", '{"AccessKeyId": "A", "SecretAccessKey": "S"}')
+    write(t, "nulls-and-types.json", '{"AccessKeyId": "A", "SecretAccessKey": 1, "Token": null, '
+          '"Expiration": null}')
+    write(t, "bad-values.json", '{"AccessKeyId": "A B", "SecretAccessKey": "s\\n", '
+          '"Expiration": "9999-12-31T23:59:59Z"}')
+    write(t, "truncated.json", '{"AccessKeyId": "A", "SecretAccessKey": "wJalrXUtnFEMI/K7MDENG')
+    write(t, "iso8601-offset", "2020-02-29T23:59:59.999999999-01:30")
+    write(t, "iso8601-far", "0000-01-01T00:00:00+23:59")
+    # Regression seed: a number beyond a double made nlohmann::json throw out_of_range, which
+    # parse_credentials_json did not catch.
+    write(t, "number-out-of-range.json", '{"AccessKeyId": "A", "SecretAccessKey": "S", '
+          '"Expiration": 2e22222222222}')
+
+
 def main():
     data = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "tests" / "data"
     samples = data / "samples"
     vectors = json.loads((data / "vectors" / "toolkit-vectors.json").read_text())
-    if CORPUS.exists():
-        shutil.rmtree(CORPUS)
+    # Only the targets made here are regenerated; other corpora in fuzz/corpus are left alone.
+    for target in GENERATED:
+        if (CORPUS / target).exists():
+            shutil.rmtree(CORPUS / target)
     json_seeds(samples, vectors)
     job_config_seeds(samples, vectors)
     hyperparams_seeds(samples, vectors)
     extract_seeds()
+    shared_file_seeds()
+    credentials_json_seeds()
     total = sum(p.stat().st_size for p in CORPUS.rglob("*") if p.is_file())
     count = sum(1 for p in CORPUS.rglob("*") if p.is_file())
     print(f"make_fuzz_seeds: {count} files, {total} bytes in {CORPUS.relative_to(ROOT)}")

@@ -1,0 +1,81 @@
+// Fuzzes s3::parse_credentials_json (the document of a container credentials endpoint or IMDS)
+// and s3::parse_iso8601 (its Expiration).
+//
+// Invariants, for every input:
+// - neither crashes (nor overflows: UBSan) and both are deterministic;
+// - a rejected document gets one kCode line starting with the source name, which never contains
+//   the document's SecretAccessKey or Token (when they are strings of 8 characters or more);
+// - an accepted document's AccessKeyId and SecretAccessKey are non-empty, and they and the Token
+//   are printable ASCII without spaces (safe in a header) and equal the document's values (read
+//   independently with nlohmann::json); an expiration exists exactly when Expiration is a
+//   non-null value; the source is the one given;
+// - a time parse_iso8601 accepts is at least "YYYY-MM-DDTHH:MM:SSZ" long.
+
+#include <cstddef>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+#include "fuzz_support.hpp"
+#include "smrun/s3/credentials.hpp"
+
+namespace {
+
+bool header_safe(const std::string& s) {
+  for (unsigned char c : s)
+    if (c < 0x21 || c > 0x7e) return false;
+  return true;
+}
+
+std::string string_field(const nlohmann::json& doc, const char* name) {
+  if (!doc.is_object()) return "";
+  auto it = doc.find(name);
+  return it != doc.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view text(reinterpret_cast<const char*>(data), size);
+
+  const auto when = smrun::s3::parse_iso8601(text);
+  FUZZ_CHECK(when == smrun::s3::parse_iso8601(text), "parse_iso8601 not deterministic");
+  if (when) FUZZ_CHECK(text.size() >= 20, std::string(text));
+
+  const auto doc = nlohmann::json::parse(text.begin(), text.end(), nullptr, false);
+  auto parsed = smrun::s3::parse_credentials_json(text, "SRC");
+  auto again = smrun::s3::parse_credentials_json(text, "SRC");
+  FUZZ_CHECK(parsed.has_value() == again.has_value(), "not deterministic");
+  if (!parsed) {
+    const std::string& message = parsed.error().message;
+    FUZZ_CHECK(parsed.error().kind == smrun::base::ErrorKind::kCode, message);
+    FUZZ_CHECK(message == again.error().message, "not deterministic: " + message);
+    FUZZ_CHECK(message.rfind("SRC: ", 0) == 0, message);
+    FUZZ_CHECK(message.find_first_of("\r\n") == std::string::npos, message);
+    const std::string code = string_field(doc, "Code");
+    for (const char* name : {"SecretAccessKey", "Token"}) {
+      const std::string secret = string_field(doc, name);
+      if (secret.size() >= 8 && code.find(secret) == std::string::npos)
+        FUZZ_CHECK(message.find(secret) == std::string::npos,
+                   std::string(name) + " leaked: " + message);
+    }
+    return 0;
+  }
+  const auto& c = *parsed;
+  FUZZ_CHECK(!doc.is_discarded() && doc.is_object(), "accepted a non-object");
+  FUZZ_CHECK(c.source == "SRC", c.source);
+  FUZZ_CHECK(!c.keys.access_key_id.empty() && !c.keys.secret_access_key.empty(), "empty key");
+  FUZZ_CHECK(header_safe(c.keys.access_key_id) && header_safe(c.keys.secret_access_key) &&
+                 header_safe(c.keys.session_token),
+             "unsendable key");
+  FUZZ_CHECK(c.keys.access_key_id == string_field(doc, "AccessKeyId"), "AccessKeyId differs");
+  FUZZ_CHECK(c.keys.secret_access_key == string_field(doc, "SecretAccessKey"), "secret differs");
+  FUZZ_CHECK(c.keys.session_token == string_field(doc, "Token"), "Token differs");
+  const auto exp = doc.find("Expiration");
+  FUZZ_CHECK(c.expiration.has_value() == (exp != doc.end() && !exp->is_null()), "Expiration");
+  if (c.expiration)
+    FUZZ_CHECK(c.expiration == smrun::s3::parse_iso8601(exp->get<std::string>()),
+               "Expiration value");
+  return 0;
+}
