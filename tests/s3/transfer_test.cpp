@@ -359,6 +359,11 @@ TEST(S3Transfer, UploadsOnePutAndMultipartWithRetriedParts) {
 }
 
 TEST(S3Transfer, DownloadsAOneGibObjectIntact) {
+#if defined(__SANITIZE_ADDRESS__)
+  // Under ASan (a Debug build) generating and hashing 1 GiB takes minutes; the release build
+  // runs this test.
+  GTEST_SKIP() << "1 GiB download runs in the release build only";
+#endif
   S3Server s3({.buckets = {"sm-test"}});
   TempDir tmp;
   {
