@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "s3/support/fault_proxy.hpp"
+#include "s3/support/s3_job.hpp"
 #include "s3/support/s3_server.hpp"
 #include "smrun/s3/client.hpp"
 
@@ -25,6 +26,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using test::FaultProxy;
+using test::random_bytes;
 using test::S3Server;
 using test::TempDir;
 using test::write_file;
@@ -33,16 +35,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr const char* kBucket = "sm-test";
 constexpr const char* kPrefix = "out/job-1/output/intermediate";
-
-std::string random_bytes(std::size_t n, unsigned seed) {
-  std::mt19937_64 rng(seed);
-  std::string out(n, '\0');
-  for (std::size_t i = 0; i < n; i += 8) {
-    const std::uint64_t v = rng();
-    std::memcpy(out.data() + i, &v, std::min<std::size_t>(8, n - i));
-  }
-  return out;
-}
 
 std::shared_ptr<S3Context> make_context(const std::string& endpoint, int max_attempts = 3) {
   std::map<std::string, std::string, std::less<>> env = {

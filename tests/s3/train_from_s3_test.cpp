@@ -8,6 +8,7 @@
 #include "e2e/job_fixture.hpp"
 #include "s3/support/fault_proxy.hpp"
 #include "s3/support/loopback.hpp"
+#include "s3/support/s3_job.hpp"
 #include "s3/support/s3_server.hpp"
 
 namespace smrun::test::e2e {
@@ -30,18 +31,6 @@ std::string make_sourcedir(const JobDir& job) {
   return read_file(tarball);
 }
 
-Env s3_env(const JobDir& job, const std::string& endpoint, Env extra = {}) {
-  Env env = job.environment();
-  for (const auto& [k, v] : isolated_child_env(job.scratch() / "home"))
-    if (k.rfind("AWS_", 0) == 0 || k == "HOME") env[k] = v;
-  env["S3_ENDPOINT_URL"] = endpoint;
-  env["AWS_ACCESS_KEY_ID"] = S3Server::kAccessKey;
-  env["AWS_SECRET_ACCESS_KEY"] = S3Server::kSecretKey;
-  env["SMRUN_S3_RETRY_SECONDS"] = "20";
-  for (auto& [k, v] : extra) env[k] = v;
-  return env;
-}
-
 TEST(TrainFromS3, DownloadsExtractsAndRunsTheScript) {
   S3Server s3({.buckets = {"sm-test"}});
   JobDir job;
@@ -49,7 +38,7 @@ TEST(TrainFromS3, DownloadsExtractsAndRunsTheScript) {
   job.write_sdk_hyperparameters({{"sagemaker_program", "train.py"},
                                  {"sagemaker_submit_directory", kSourceUrl},
                                  {"epochs", 3}});
-  auto r = job.run_train(s3_env(job, s3.endpoint()));
+  auto r = job.run_train(s3_job_env(job, s3.endpoint()));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find(std::string("trained from ") + kSourceUrl + " ['--epochs', '3']"),
             std::string::npos)
@@ -70,7 +59,8 @@ TEST(TrainFromS3, SubmitDirectoryVariableWorksToo) {
   JobDir job;
   s3.objects().put("sm-test", "job-1/source/sourcedir.tar.gz", make_sourcedir(job));
   job.write_sdk_hyperparameters({{"sagemaker_program", "train.py"}});
-  auto r = job.run_train(s3_env(job, s3.endpoint(), {{"SAGEMAKER_SUBMIT_DIRECTORY", kSourceUrl}}));
+  auto r =
+      job.run_train(s3_job_env(job, s3.endpoint(), {{"SAGEMAKER_SUBMIT_DIRECTORY", kSourceUrl}}));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("trained from"), std::string::npos);
 }
@@ -82,7 +72,7 @@ TEST(TrainFromS3, ANonEmptyCodeDirWinsAndNothingIsFetched) {
   job.write_code_file("train.py", "print('baked into the image')\n");
   job.write_sdk_hyperparameters(
       {{"sagemaker_program", "train.py"}, {"sagemaker_submit_directory", kSourceUrl}});
-  auto r = job.run_train(s3_env(job, proxy.endpoint()));
+  auto r = job.run_train(s3_job_env(job, proxy.endpoint()));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("baked into the image"), std::string::npos);
   EXPECT_NE(r.err.find("is not empty; using it as is and ignoring submit directory " +
@@ -101,7 +91,7 @@ TEST(TrainFromS3, ThrottledAndBrokenDownloadsStillSucceed) {
                                                 {"fault": "reset", "after_bytes": 100}])"));
   job.write_sdk_hyperparameters(
       {{"sagemaker_program", "train.py"}, {"sagemaker_submit_directory", kSourceUrl}});
-  auto r = job.run_train(s3_env(job, proxy.endpoint()));
+  auto r = job.run_train(s3_job_env(job, proxy.endpoint()));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("3 retries)"), std::string::npos) << r.err;
   const auto seen = proxy.requests();
@@ -125,7 +115,7 @@ TEST(TrainFromS3, ASlowDownloadLogsProgressLines) {
                                                  "after_bytes": 50}])"));
   job.write_sdk_hyperparameters(
       {{"sagemaker_program", "train.py"}, {"sagemaker_submit_directory", kSourceUrl}});
-  auto r = job.run_train(s3_env(job, proxy.endpoint(), {{"SMRUN_S3_PROGRESS_SECONDS", "1"}}));
+  auto r = job.run_train(s3_job_env(job, proxy.endpoint(), {{"SMRUN_S3_PROGRESS_SECONDS", "1"}}));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string prefix = std::string("download of ") + kSourceUrl + ": 50 B of ";
   const auto at = r.err.find(prefix);
@@ -142,7 +132,7 @@ TEST(TrainFromS3, ANonArchiveObjectIsAClearError) {
   s3.objects().put("sm-test", "job-1/source/sourcedir.tar.gz", "print('not a tarball')\n");
   job.write_sdk_hyperparameters(
       {{"sagemaker_program", "train.py"}, {"sagemaker_submit_directory", kSourceUrl}});
-  auto r = job.run_train(s3_env(job, s3.endpoint()));
+  auto r = job.run_train(s3_job_env(job, s3.endpoint()));
   EXPECT_EQ(r.exit_code, 66) << r.err;
   EXPECT_EQ(first_line(read_file(job.failure_file())),
             "UserCodeError: submit directory s3://sm-test/job-1/source/sourcedir.tar.gz is not "
@@ -156,7 +146,7 @@ TEST(TrainFromS3, AMissingObjectNamesTheUrlAndS3sCode) {
   JobDir job;
   job.write_sdk_hyperparameters(
       {{"sagemaker_program", "train.py"}, {"sagemaker_submit_directory", kSourceUrl}});
-  auto r = job.run_train(s3_env(job, s3.endpoint()));
+  auto r = job.run_train(s3_job_env(job, s3.endpoint()));
   EXPECT_EQ(r.exit_code, 66);
   EXPECT_EQ(first_line(read_file(job.failure_file())),
             "UserCodeError: download of s3://sm-test/job-1/source/sourcedir.tar.gz failed: "
@@ -170,7 +160,7 @@ TEST(TrainFromS3, NoCredentialsListsEverySourceTried) {
   JobDir job;
   job.write_sdk_hyperparameters(
       {{"sagemaker_program", "train.py"}, {"sagemaker_submit_directory", kSourceUrl}});
-  Env env = without(s3_env(job, s3.endpoint()), {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"});
+  Env env = without(s3_job_env(job, s3.endpoint()), {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"});
   auto r = job.run_train(env);
   EXPECT_EQ(r.exit_code, 66);
   const std::string line = first_line(read_file(job.failure_file()));
@@ -191,7 +181,7 @@ TEST(TrainFromS3, DryRunShowsWhatWouldBeFetchedWithoutContactingS3) {
   job.write_sdk_hyperparameters({{"sagemaker_program", "train.py"},
                                  {"sagemaker_submit_directory", kSourceUrl},
                                  {"sagemaker_region", "eu-central-1"}});
-  auto r = job.run_env({"--format", "json"}, s3_env(job, proxy.endpoint()));
+  auto r = job.run_env({"--format", "json"}, s3_job_env(job, proxy.endpoint()));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto out = nlohmann::json::parse(r.out);
   const auto& code = out.at("s3_code");
@@ -204,7 +194,8 @@ TEST(TrainFromS3, DryRunShowsWhatWouldBeFetchedWithoutContactingS3) {
   EXPECT_EQ(out.at("warnings"), nlohmann::json::array());
   EXPECT_TRUE(proxy.requests().empty());
 
-  Env none = without(s3_env(job, proxy.endpoint()), {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"});
+  Env none =
+      without(s3_job_env(job, proxy.endpoint()), {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"});
   auto w = job.run_env({"--format", "json"}, none);
   ASSERT_EQ(w.exit_code, 0) << w.err;
   const auto warned = nlohmann::json::parse(w.out);
@@ -220,7 +211,7 @@ TEST(TrainFromS3, DryRunShowsWhatWouldBeFetchedWithoutContactingS3) {
 TEST(S3Copy, UploadsAndDownloadsWithoutEverLosingTheDestination) {
   S3Server s3({.buckets = {"sm-test"}});
   JobDir job;
-  const Env env = s3_env(job, s3.endpoint());
+  const Env env = s3_job_env(job, s3.endpoint());
   write_file(job.scratch() / "up.txt", "round trip\n");
   auto up =
       job.run_smrun({"s3", "cp", (job.scratch() / "up.txt").string(), "s3://sm-test/a/b.txt"}, env);

@@ -12,6 +12,7 @@
 #include "e2e/job_fixture.hpp"
 #include "s3/support/fault_proxy.hpp"
 #include "s3/support/loopback.hpp"
+#include "s3/support/s3_job.hpp"
 #include "s3/support/s3_server.hpp"
 
 namespace smrun::test::e2e {
@@ -24,16 +25,8 @@ constexpr const char* kOutput = "s3://sm-test/out";
 constexpr const char* kPrefix = "out/job-7/output/intermediate/";
 
 Env s3_env(const JobDir& job, const std::string& endpoint, Env extra = {}) {
-  Env env = job.environment();
-  for (const auto& [k, v] : isolated_child_env(job.scratch() / "home"))
-    if (k.rfind("AWS_", 0) == 0 || k == "HOME") env[k] = v;
-  env["S3_ENDPOINT_URL"] = endpoint;
-  env["AWS_ACCESS_KEY_ID"] = S3Server::kAccessKey;
-  env["AWS_SECRET_ACCESS_KEY"] = S3Server::kSecretKey;
-  env["TRAINING_JOB_NAME"] = "job-7";
-  env["SMRUN_S3_RETRY_SECONDS"] = "20";
-  for (auto& [k, v] : extra) env[k] = v;
-  return env;
+  extra.try_emplace("TRAINING_JOB_NAME", "job-7");
+  return s3_job_env(job, endpoint, std::move(extra));
 }
 
 void write_job(const JobDir& job, const std::string& program,

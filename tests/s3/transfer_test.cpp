@@ -9,6 +9,7 @@
 #include <regex>
 
 #include "s3/support/fault_proxy.hpp"
+#include "s3/support/s3_job.hpp"
 #include "s3/support/s3_server.hpp"
 #include "s3/support/test_ca.hpp"
 #include "smrun/s3/client.hpp"
@@ -18,18 +19,9 @@ namespace smrun::s3 {
 namespace {
 
 using test::FaultProxy;
+using test::random_bytes;
 using test::S3Server;
 using test::TempDir;
-
-std::string random_bytes(std::size_t n, unsigned seed) {
-  std::mt19937_64 rng(seed);
-  std::string out(n, '\0');
-  for (std::size_t i = 0; i < n; i += 8) {
-    const std::uint64_t v = rng();
-    std::memcpy(out.data() + i, &v, std::min<std::size_t>(8, n - i));
-  }
-  return out;
-}
 
 struct ClientSetup {
   std::string endpoint;
