@@ -1,8 +1,10 @@
 // The command line: `train` as the program name (how SageMaker starts the container), usage
-// errors, and a start-up smoke test with nothing pinned but the base dir.
+// errors, `smrun version`, and a start-up smoke test with nothing pinned but the base dir.
 
 #include <gtest/gtest.h>
 #include <unistd.h>
+
+#include <regex>
 
 #include "e2e/job_fixture.hpp"
 
@@ -72,11 +74,51 @@ TEST(Cli, TrainSymlinkWithArgumentsIsUsageError) {
   EXPECT_EQ(r.exit_code, 64) << r.err;
 }
 
-TEST(Cli, VersionPrintsVersion) {
+// Runs git (the one CMake found, SMRUN_GIT) on the source dir; nullopt without git.
+std::optional<ProcessResult> git_in_source_dir(const std::vector<std::string>& args) {
+  const std::string git = SMRUN_GIT;
+  if (git.empty()) return std::nullopt;
+  ProcessOptions options;
+  options.argv = {git, "-c", "safe.directory=" + source_dir().string(), "-C",
+                  source_dir().string()};
+  options.argv.insert(options.argv.end(), args.begin(), args.end());
+  return run_process(options);
+}
+
+// Exactly "smrun 0.1.0 (commit 0dd077a, RelWithDebInfo, dynamic)": the project version, the
+// commit the binary was built from, the build type, and the linkage (the test suite is never
+// built static; scripts/package.sh checks the static binary's line).
+TEST(Cli, VersionNamesVersionCommitBuildTypeAndLinkage) {
   JobDir job;
-  ProcessResult r = job.run_smrun({"version"}, job.environment());
-  EXPECT_EQ(r.exit_code, 0);
-  EXPECT_EQ(r.out.rfind("smrun ", 0), 0u) << r.out;
+  const std::string head = "smrun " SMRUN_EXPECTED_VERSION " (commit ";
+  const std::string tail = ", " SMRUN_EXPECTED_BUILD_TYPE ", dynamic)\n";
+  std::string commit;
+  for (const char* command : {"version", "--version"}) {
+    ProcessResult r = job.run_smrun({command}, job.environment());
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.err, "");
+    ASSERT_TRUE(r.out.starts_with(head) && r.out.ends_with(tail) &&
+                r.out.size() > head.size() + tail.size())
+        << r.out;
+    commit = r.out.substr(head.size(), r.out.size() - head.size() - tail.size());
+    ASSERT_TRUE(std::regex_match(commit, std::regex("[0-9a-f]{7,40}|unknown"))) << r.out;
+  }
+
+  // Built in a git checkout, the commit is one of the checkout's commits (HEAD at build time;
+  // HEAD may have moved since); built outside one, it is "unknown".
+  const auto toplevel = git_in_source_dir({"rev-parse", "--show-toplevel"});
+  if (!toplevel) GTEST_SKIP() << "no git found at configure time: commit " << commit;
+  const bool in_checkout =
+      toplevel->exit_code == 0 &&
+      fs::equivalent(toplevel->out.substr(0, toplevel->out.find('\n')), source_dir());
+  if (!in_checkout) {
+    EXPECT_EQ(commit, "unknown");
+    return;
+  }
+  ASSERT_NE(commit, "unknown");
+  const auto exists = git_in_source_dir({"cat-file", "-e", commit + "^{commit}"});
+  EXPECT_EQ(exists->exit_code, 0) << commit << " is not a commit of " << source_dir() << ": "
+                                  << exists->err;
 }
 
 TEST(Cli, EnvRejectsUnknownFormat) {
