@@ -8,6 +8,8 @@ PACKAGES=(
   g++ cmake ninja-build pkg-config git
   libboost-dev libboost-filesystem-dev nlohmann-json3-dev libcxxopts-dev libspdlog-dev libfmt-dev
   libarchive-dev libdeflate-dev zlib1g-dev nettle-dev libssl-dev libpugixml-dev
+  # static archives libarchive.a needs, and objcopy: the static package (scripts/package.sh)
+  libacl1-dev liblzma-dev libbz2-dev libzstd-dev binutils
   libgtest-dev libgmock-dev
   python3 python3-venv python3-pip python3-torch pigz tar gzip procps clang-format ccache
   clang libclang-rt-14-dev
