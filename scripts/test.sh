@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # README command 2 (and what CI runs): install dependencies, check formatting, build, run the
-# whole test suite, then build and run it again under AddressSanitizer + UBSan.
+# whole test suite, package dist/smrun and run it in foreign roots and images, then build and
+# run the suite again under AddressSanitizer + UBSan.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -14,7 +15,25 @@ jobs="$(nproc)"
 echo "== build (RelWithDebInfo)"
 "$root/scripts/build.sh" build
 echo "== tests"
-ctest --test-dir build --output-on-failure -j "$jobs" --timeout 300
+ctest --test-dir build --output-on-failure -j "$jobs" --timeout 300 -LE portable
+
+if [ "${SMRUN_SKIP_PORTABLE:-0}" != "1" ]; then
+  # The packaged static binary in foreign roots and in the docker/ images (tests/portable):
+  # dist/smrun, the cached Debian roots (made once, reused while their recipe is unchanged),
+  # then the tests, which fail rather than skip when any of that is missing.
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "== portable tests SKIPPED: they need root (debootstrap, chroot, namespaces, podman)"
+  else
+    portable_start=$SECONDS
+    echo "== package (scripts/package.sh -> dist/smrun)"
+    "$root/scripts/package.sh"
+    echo "== foreign roots (scripts/make-roots.sh)"
+    "$root/scripts/make-roots.sh" bullseye trixie
+    echo "== portable tests (dist/smrun in foreign roots and podman images)"
+    SMRUN_PORTABLE_REQUIRED=1 ctest --test-dir build --output-on-failure -j "$jobs" -L portable
+    echo "== portable stage: $((SECONDS - portable_start)) s"
+  fi
+fi
 
 if [ "${SMRUN_SKIP_FUZZ:-0}" != "1" ]; then
   # A smoke run of the libFuzzer targets over their seed corpora (scripts/fuzz.sh; long runs are
