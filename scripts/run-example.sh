@@ -2,10 +2,9 @@
 # README command 1: set up, build, and run the bundled quickstart job end to end through
 # `build/smrun train` on a temporary /opt/ml tree. Prints where model.tar.gz landed.
 #
-# Builds only what it runs: the smrun target in build/ (a minute or two from a clean clone on
-# two cores), not the tests, benchmarks or examples. build/ is configured exactly as
-# scripts/build.sh configures it, so README command 2 (scripts/test.sh) later builds the rest
-# there.
+# Builds only what it runs: the smrun target in build/ (about 100 compile steps, not the tests,
+# benchmarks and examples as well). build/ is configured exactly as scripts/build.sh configures
+# it, so README command 2 (scripts/test.sh) later builds the rest there and reuses smrun.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/setup-deps.sh"
