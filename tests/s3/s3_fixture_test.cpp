@@ -556,6 +556,16 @@ TEST_F(FaultProxyTest, MatchByMethodPathPrefixQueryAndSkip) {
                                                "forward"}));
 }
 
+TEST_F(FaultProxyTest, AnUnreachableUpstreamIsA502AndRecorded) {
+  FaultProxy proxy(*s3, json::array());
+  s3->stop();
+  RawHttpResult r = get(proxy, "/b/small");
+  EXPECT_EQ(r.status, 502);
+  EXPECT_NE(r.body.find("<Code>BadGateway</Code>"), std::string::npos) << r.body;
+  ASSERT_EQ(proxy.requests().size(), 1u);
+  EXPECT_EQ(proxy.requests()[0].action, "upstream_error");
+}
+
 TEST_F(FaultProxyTest, InvalidPlanFailsTheStartWithTheReason) {
   try {
     FaultProxy proxy(*s3, json::parse(R"([{"fault": "explode"}])"));

@@ -37,8 +37,9 @@ request is forwarded to the upstream unchanged (Host included). Fields of a rule
 
 Log record fields: seq, time_ms, method, path, query, range, access_key, credential_scope,
 region, security_token (value or null), headers (lower-case names), body_length, rule (index of
-the rule that fired, or null), action ("forward" or the fault), status (null when no status line
-was sent).
+the rule that fired, or null), action ("forward", the fault, or "upstream_error" when the upstream
+could not be reached: then the client gets 502 BadGateway), status (null when no status line was
+sent before the record was written: "reset" with no_response, "delay" before the headers).
 """
 
 import argparse
@@ -290,8 +291,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     conn.putheader(name, value)
             if body or "content-length" in req["headers"]:
                 conn.putheader("Content-Length", str(len(body)))
-            conn.endheaders(body if body else None)
-            resp = conn.getresponse()
+            try:
+                conn.endheaders(body if body else None)
+                resp = conn.getresponse()
+            except (OSError, http.client.HTTPException) as e:
+                # The upstream is down or broke the exchange: say so, as a gateway would.
+                self.log_message("upstream %s failed: %r", server.upstream.geturl(), e)
+                if not logged:
+                    server.plan.record(req, rule, "upstream_error", 502)
+                self.send_error_xml(502, "BadGateway", f"fault proxy: upstream failed: {e!r}", {})
+                return
             status = resp.status
             if not logged:
                 plan_action = fault or "forward"
@@ -349,7 +358,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def send_error_xml(self, status, code, message, headers, extra=""):
         body = error_body(code, message, extra)
         reasons = {301: "Moved Permanently", 400: "Bad Request", 403: "Forbidden",
-                   404: "Not Found", 500: "Internal Server Error", 503: "Slow Down"}
+                   404: "Not Found", 500: "Internal Server Error", 502: "Bad Gateway",
+                   503: "Slow Down"}
         self.send_response_only(status, reasons.get(status))
         self.send_header("Content-Type", "application/xml")
         self.send_header("x-amz-request-id", f"FAULTPROXY{os.getpid():06d}")
