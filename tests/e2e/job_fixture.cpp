@@ -110,6 +110,9 @@ Env JobDir::environment(const Env& extra) const {
       {"SMRUN_NUM_GPUS", "0"},
       {"SMRUN_NUM_NEURONS", "0"},
       {"E2E_SCRATCH", m_scratch.string()},
+      // A job with an s3:// URL and no credentials would otherwise ask the EC2 metadata
+      // address for some: tests never send anything there.
+      {"AWS_EC2_METADATA_DISABLED", "true"},
   };
   for (const auto& [k, v] : extra) env[k] = v;
   return env;

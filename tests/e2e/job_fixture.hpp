@@ -59,8 +59,8 @@ class JobDir {
                        bool executable = false) const;
 
   // PATH, HOME, SAGEMAKER_BASE_DIR, SMRUN_PYTHON=/usr/bin/python3, SMRUN_NUM_CPUS=4,
-  // SMRUN_NUM_GPUS=0, SMRUN_NUM_NEURONS=0, E2E_SCRATCH, overlaid with `extra` (an empty
-  // value in `extra` sets the variable to ""; use without() to drop one).
+  // SMRUN_NUM_GPUS=0, SMRUN_NUM_NEURONS=0, E2E_SCRATCH, AWS_EC2_METADATA_DISABLED=true, overlaid
+  // with `extra` (an empty value in `extra` sets the variable to ""; use without() to drop one).
   Env environment(const Env& extra = {}) const;
 
   ProcessResult run_smrun(const std::vector<std::string>& args, const Env& env,

@@ -97,14 +97,22 @@ TEST_F(SubmitDirTest, SubmitDirectoryVariableIsUsedWithoutHyperparameter) {
   EXPECT_EQ(ran_from(), "tarball helped ");
 }
 
-TEST_F(SubmitDirTest, S3SubmitDirIsAClearCodeError) {
+TEST_F(SubmitDirTest, S3SubmitDirWithoutCredentialsIsAClearCodeError) {
+  // No credentials anywhere (the job's environment disables instance metadata, so nothing is
+  // contacted); downloads themselves are tested in tests/s3 against a real S3 server.
   use_submit_dir("s3://my-bucket/prefix/sourcedir.tar.gz");
   ProcessResult r = job.run_train();
   EXPECT_EQ(r.exit_code, 66) << r.err;
   ASSERT_TRUE(fs::exists(job.failure_file()));
   const std::string failure = read_file(job.failure_file());
-  EXPECT_NE(failure.find("s3://my-bucket/prefix/sourcedir.tar.gz"), std::string::npos) << failure;
-  EXPECT_NE(failure.find("not supported"), std::string::npos) << failure;
+  EXPECT_EQ(failure.rfind("UserCodeError: cannot download s3://my-bucket/prefix/sourcedir.tar.gz: "
+                          "no AWS credentials found; tried environment",
+                          0),
+            0u)
+      << failure;
+  EXPECT_NE(failure.find("EC2 instance metadata (disabled by AWS_EC2_METADATA_DISABLED)"),
+            std::string::npos)
+      << failure;
   EXPECT_FALSE(fs::exists(job.success_file()));
 }
 
