@@ -4,9 +4,10 @@
 #
 # - find_library() and pkg_check_modules() see only .a files; Boost and OpenSSL are asked for
 #   their static libraries by their own switches;
-# - fmt and spdlog: Debian ships them as shared libraries only, so here they are header-only
-#   (fmt::fmt and spdlog::spdlog are defined below, and find_package(fmt/spdlog) then reuses
-#   them instead of importing the .so);
+# - fmt and spdlog: Debian ships them as shared libraries only. fmt is header-only here; spdlog
+#   is compiled once from its headers (cmake/static/spdlog.cpp; header-only spdlog would add
+#   seconds to each of the ~20 files that log). fmt::fmt and spdlog::spdlog are defined below,
+#   and find_package(fmt/spdlog) then reuses them instead of importing the .so;
 # - libarchive.a names none of its own dependencies: the ones the formats and filters smrun
 #   enables need (tar; gzip, bzip2, xz, zstd; writing to disk with ACLs; nettle for its hashes)
 #   are added to its target. smrun calls only those formats and filters, but the pax writer's
@@ -38,12 +39,12 @@ add_library(fmt::fmt INTERFACE IMPORTED)
 set_target_properties(fmt::fmt PROPERTIES INTERFACE_COMPILE_DEFINITIONS "FMT_HEADER_ONLY=1")
 add_library(fmt::fmt-header-only INTERFACE IMPORTED)
 set_target_properties(fmt::fmt-header-only PROPERTIES INTERFACE_LINK_LIBRARIES fmt::fmt)
-# Debian's spdlog is configured for an external fmt (tweakme.h); header-only is spdlog's mode
-# whenever SPDLOG_COMPILED_LIB is not defined.
+# Debian's spdlog is configured for an external fmt (tweakme.h).
+add_library(smrun_spdlog_compiled STATIC ${CMAKE_CURRENT_LIST_DIR}/static/spdlog.cpp)
+target_compile_definitions(smrun_spdlog_compiled PUBLIC SPDLOG_COMPILED_LIB SPDLOG_FMT_EXTERNAL)
+target_link_libraries(smrun_spdlog_compiled PUBLIC fmt::fmt Threads::Threads)
 add_library(spdlog::spdlog INTERFACE IMPORTED)
-set_target_properties(spdlog::spdlog PROPERTIES
-  INTERFACE_COMPILE_DEFINITIONS "SPDLOG_FMT_EXTERNAL"
-  INTERFACE_LINK_LIBRARIES "fmt::fmt;Threads::Threads")
+set_target_properties(spdlog::spdlog PROPERTIES INTERFACE_LINK_LIBRARIES smrun_spdlog_compiled)
 add_library(spdlog::spdlog_header_only INTERFACE IMPORTED)
 set_target_properties(spdlog::spdlog_header_only PROPERTIES INTERFACE_LINK_LIBRARIES spdlog::spdlog)
 
