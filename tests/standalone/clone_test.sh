@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The repository stands alone: clone SOURCE_DIR's HEAD into WORK_DIR/clone/smrun (a folder with
-# nothing beside it, so no ../shared or any other sibling can be found), configure and build
+# nothing beside it, so no sibling folder such as a shared/ can be found), configure and build
 # smrun plus smrun_vectors_test (the acceptance-vector tests, reading tests/data) there, check that
 # no build file names the original checkout, and run the tests.
 #
