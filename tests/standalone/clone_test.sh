@@ -25,6 +25,12 @@ git clone -q --no-checkout "$src" "$clone"
 git -C "$clone" -c advice.detachedHead=false checkout -q --detach "$head"
 echo "standalone_clone: $head cloned into $clone"
 
+# Nothing outside the documentation names the shared folder that used to sit beside checkouts.
+if git -C "$clone" grep -n -e '\.\./shared' -- . ':!*.md'; then
+  echo "standalone_clone: FAILED: the files above still point beside the checkout"
+  exit 1
+fi
+
 others="$(ls -A "$parent" | grep -vx smrun || true)"
 if [ -n "$others" ]; then
   echo "standalone_clone: FAILED: the clone's parent is not empty: $others"
