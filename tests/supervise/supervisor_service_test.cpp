@@ -89,18 +89,25 @@ TEST(SuperviseService, StoppedWithoutFailureWhenTheWorkEnds) {
 TEST(SuperviseService, KilledBySignalWhenStoppedIsStillNoFailure) {
   test::TempDir dir;
   ReadyFifo daemon_ready(dir / "daemon_ready");
+  const fs::path go = dir / "go";
+  ASSERT_EQ(::mkfifo(go.c_str(), 0600), 0);
   SuperviseOptions options;
   options.grace = std::chrono::seconds(30);
-  // Default SIGTERM disposition: the daemon dies of the signal, as sshd does.
+  // Default SIGTERM disposition: the daemon dies of the signal, as sshd does. The worker ends
+  // only after the test saw the daemon up: were it to end at once, the supervisor could stop the
+  // daemon before it wrote "ready" (a race a busy CI machine lost once).
   SupervisorProcess sup(
       dir,
       {service_spec(
            dir, "sshd", daemon_ready.path(),
            "import sys, time\nopen(sys.argv[1], 'w').write('ready\\n')\ntime.sleep(600)\n"),
-       python_spec(dir, "mpirun", "import sys\nsys.stdin.read()\n")},
+       python_spec(dir, "mpirun", "import sys\nopen(sys.argv[1]).readline()\n", {go.string()})},
       options);
   ASSERT_EQ(daemon_ready.read_line(), "ready\n");
-  Outcome out = sup.wait();  // mpirun's stdin is /dev/null: it ends at once
+  {
+    std::ofstream(go) << "go\n";  // blocks until the worker opened its end
+  }
+  Outcome out = sup.wait();
   ASSERT_TRUE(out.finished && out.ok) << out.error << out.log_text;
   EXPECT_EQ(out.workers[0].signal, SIGTERM);
   EXPECT_EQ(out.first_failure, -1);
