@@ -1,6 +1,6 @@
-// Secret-looking hyperparameters and variables (base::is_secret_name: password, passwd, secret,
-// token, key, credential, any case) across everything smrun itself writes: its log on stdout and
-// stderr (at debug level too), the failure file, the dry run in every format, the exec-limit
+// Secret-looking hyperparameters and variables (base::is_secret_name, by name segment: password,
+// secret, token, api_key, credential, ...) across everything smrun itself writes: its log on stdout
+// and stderr (at debug level too), the failure file, the dry run in every format, the exec-limit
 // message, and every host's failure file in a multi-host job. The user program still receives
 // the real values; what the user program prints itself is its own output and is relayed intact.
 // (env_command_test.cpp and reporting_test.cpp cover one name each; this covers the rule.)
