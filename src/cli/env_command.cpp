@@ -9,7 +9,9 @@
 #include <nlohmann/json.hpp>
 
 #include "smrun/base/exit_code.hpp"
+#include "smrun/base/printable.hpp"
 #include "smrun/base/secrets.hpp"
+#include "smrun/base/shell_quote.hpp"
 #include "smrun/cli/commands.hpp"
 #include "smrun/cli/job_context.hpp"
 #include "smrun/cli/s3_setup.hpp"
@@ -31,18 +33,6 @@ const char* kind_label(code::EntryPointKind kind) {
       return "command";
   }
   return "command";
-}
-
-// POSIX shell single-quoting: safe to paste, since the output is meant for humans and `eval`.
-std::string shell_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'')
-      out += "'\\''";
-    else
-      out += c;
-  }
-  return out + "'";
 }
 
 // dotenv double-quoted value with backslash escapes (docker --env-file cannot carry newlines;
@@ -191,9 +181,17 @@ int run_env_command(const std::vector<std::string>& args, env::EnvSnapshot proce
     std::cout << out.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
   } else {
     for (const auto& [k, v] : smrun_env.entries()) {
+      // A name like `SM_HP_A B;TOUCH /TMP/X` (from a hyperparameter key) would run a command
+      // when the output is sourced: such variables are left out, and said so.
+      if (!base::is_shell_variable_name(k)) {
+        warnings.push_back(fmt::format(
+            "left out {}: not a valid variable name for {} output (letters, digits and _ only)",
+            base::printable(k), format));
+        continue;
+      }
       const std::string value = (!show_secrets && base::is_secret_name(k)) ? base::kRedacted : v;
       if (format == "shell")
-        std::cout << "export " << k << "=" << shell_quote(value) << "\n";
+        std::cout << "export " << k << "=" << base::shell_quote(value) << "\n";
       else
         std::cout << k << "=" << dotenv_quote(value) << "\n";
     }

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "smrun/base/exit_code.hpp"
+#include "smrun/base/shell_quote.hpp"
 #include "smrun/pack/pack.hpp"
 #include "smrun/report/failure_report.hpp"
 #include "smrun/report/outcome_files.hpp"
@@ -17,12 +18,7 @@ namespace smrun::cli {
 namespace fs = std::filesystem;
 
 std::string display_command(const std::vector<std::string>& argv) {
-  std::string out;
-  for (const auto& a : argv) {
-    if (!out.empty()) out += ' ';
-    out += a;
-  }
-  return out;
+  return base::shell_command_line(argv);
 }
 
 std::string redacted_command(const launch::ProcessPlan& plan, const JobContext& ctx) {

@@ -205,6 +205,46 @@ TEST_F(EnvCommandTest, ShellFormatRoundTripsThroughSh) {
   }
 }
 
+// A hyperparameter key is any JSON string; as SM_HP_<KEY> it may not be a variable name at all.
+// Sourcing the shell output must never run anything: such variables are left out, with a warning.
+TEST_F(EnvCommandTest, InvalidNamesAreLeftOutOfShellAndDotenvOutput) {
+  const fs::path marker = job.scratch() / "x";
+  nlohmann::ordered_json hps = {
+      {"sagemaker_program", "train.py"}, {"a b;touch " + marker.string(), 1}, {"lr", 0.1}};
+  job.write_sdk_hyperparameters(hps);
+  nlohmann::json json_out = run_json();
+  const std::string bad_name = "SM_HP_A B;TOUCH " + [&] {
+    std::string upper = marker.string();
+    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return upper;
+  }();
+  ASSERT_TRUE(json_out.at("env").contains(bad_name)) << json_out.dump(2);  // JSON keeps it
+  for (const char* format : {"shell", "dotenv"}) {
+    ProcessResult r = job.run_env({"--format", format});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(lines_of(r.out).size(), json_out.at("env").size() - 1) << r.out;
+    EXPECT_EQ(r.out.find("TOUCH"), std::string::npos) << r.out;
+    EXPECT_NE(
+        r.err.find("smrun: warning: left out " + bad_name + ": not a valid variable name for " +
+                   format + " output (letters, digits and _ only)\n"),
+        std::string::npos)
+        << r.err;
+    if (std::string(format) == "shell") {
+      const fs::path file = job.scratch() / "env.sh";
+      write_file(file, r.out);
+      // Test data only: the script text is fixed, the file path is passed as $1.
+      ProcessOptions options;
+      options.argv = {"/bin/sh", "-c", ". \"$1\"; printf %s \"$SM_HP_LR\"", "sh", file.string()};
+      options.env = Env{{"PATH", "/usr/bin:/bin"}};
+      ProcessResult sh = run_process(options);
+      EXPECT_EQ(sh.exit_code, 0) << sh.err;
+      EXPECT_EQ(sh.out, "0.1");
+    }
+  }
+  EXPECT_FALSE(fs::exists(marker));
+  EXPECT_FALSE(fs::exists(job.code_dir() / "x"));
+}
+
 TEST(EnvCommandPlan, PythonPackagePlan) {
   JobDir job;
   job.write_sdk_hyperparameters({{"sagemaker_program", "pkg.py"}, {"lr", 0.1}});

@@ -48,6 +48,27 @@ TEST(Reporting, StdoutPassesThrough) {
   EXPECT_NE(r.out.find(expected), std::string::npos);
 }
 
+// The logged command can be pasted into a shell to rerun the program with the same argv.
+TEST(Reporting, LoggedCommandIsShellQuoted) {
+  JobDir job;
+  job.write_sdk_hyperparameters(
+      {{"sagemaker_program", "train.py"}, {"name", "hello world"}, {"q", "it's $HOME"}});
+  job.write_code_file("train.py", "import sys\nsys.exit(3)\n");
+  ProcessResult r = job.run_train();
+  ASSERT_EQ(r.exit_code, 3) << r.err;
+  const std::string expected = " -u train.py --name 'hello world' -q 'it'\\''s $HOME'\n";
+  const std::string log = r.out + r.err;
+  const auto at = log.find("Invoking user script: ");
+  ASSERT_NE(at, std::string::npos) << log;
+  const std::string line = log.substr(at, log.find('\n', at) + 1 - at);
+  EXPECT_GE(line.size(), expected.size()) << line;
+  EXPECT_EQ(line.substr(line.size() - std::min(line.size(), expected.size())), expected) << line;
+  // The failure file names the same, pasteable command.
+  EXPECT_NE(read_file(job.failure_file()).find("--name 'hello world' -q 'it'\\''s $HOME'"),
+            std::string::npos)
+      << read_file(job.failure_file());
+}
+
 TEST(Reporting, FailureFileIsBoundedAndLedByTheException) {
   JobDir job;
   job.write_sdk_hyperparameters({{"sagemaker_program", "train.py"}});

@@ -14,7 +14,8 @@
 
 namespace smrun::cli {
 
-// Joins argv for humans (logs, failure file). Never executed.
+// argv for humans (logs, failure file), each argument shell-quoted where needed so the line
+// can be pasted to rerun the command. Never executed.
 std::string display_command(const std::vector<std::string>& argv);
 
 // The command with every secret-looking hyperparameter value masked.
