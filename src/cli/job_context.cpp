@@ -37,7 +37,14 @@ base::Expected<JobContext, JobContextError> load_job_context(env::EnvSnapshot pr
   ctx.process_env = std::move(process_env);
   ctx.hostname = local_hostname();
   auto settings = read_run_settings(ctx.process_env);
-  if (!settings) return context_error(settings.error(), std::nullopt, ctx.hostname);
+  if (!settings) {
+    // The failure file still goes where the job's output goes: SAGEMAKER_BASE_DIR is a plain
+    // path, read on its own.
+    RunSettings defaults;
+    if (auto v = env::lookup(ctx.process_env, "SAGEMAKER_BASE_DIR"); v && !v->empty())
+      defaults.base_dir = *v;
+    return context_error(settings.error(), config::ml_paths(defaults.base_dir), ctx.hostname);
+  }
   ctx.settings = *settings;
   ctx.paths = config::ml_paths(ctx.settings.base_dir);
 

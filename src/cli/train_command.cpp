@@ -169,13 +169,14 @@ int run_job(JobContext& ctx) {
     return fail_job(st.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
   auto plan = launch::make_process_plan(ctx.training, ctx.process_env, ctx.paths.code);
   if (!plan) {
-    int code = fail_job(plan.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
-    // A command entry point that is simply not there exits like a shell would: 127.
+    // A command entry point that is simply not there exits like a shell would: 127 (and the log
+    // and failure file say so).
     const std::string entry = *ctx.training.user_entry_point;
     bool missing =
         code::classify_entry_point(entry, ctx.paths.code) == code::EntryPointKind::kCommand &&
         !code::command_entry_point_exists(entry, ctx.paths.code);
-    return missing ? base::kExitNotFound : code;
+    return fail_job(plan.error(), &ctx.paths, ctx.hostname, ctx.secret_values, {},
+                    missing ? std::optional<int>(base::kExitNotFound) : std::nullopt);
   }
 
   supervise::SuperviseOptions options;

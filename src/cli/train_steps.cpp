@@ -29,7 +29,8 @@ std::string redacted_command(const launch::ProcessPlan& plan, const JobContext& 
 }
 
 int fail_job(const base::Error& error, const config::MlPaths* paths, const std::string& host,
-             const std::vector<std::string>& secrets, std::string_view detail) {
+             const std::vector<std::string>& secrets, std::string_view detail,
+             std::optional<int> exit_code) {
   const std::string text =
       report::scrub_secrets(report::compose_error_report(error, host, detail), secrets);
   spdlog::error("Reporting training FAILURE");
@@ -38,7 +39,7 @@ int fail_job(const base::Error& error, const config::MlPaths* paths, const std::
     auto written = report::write_failure_file(paths->failure_file, text);
     if (!written) spdlog::error("{}", written.error().message);
   }
-  int code = base::exit_code_for(error.kind);
+  int code = exit_code.value_or(base::exit_code_for(error.kind));
   spdlog::error("Encountered exit_code {}", code);
   return code;
 }

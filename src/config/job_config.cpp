@@ -4,9 +4,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
+#include "smrun/base/printable.hpp"
 #include "smrun/config/py_json.hpp"
 
 namespace smrun::config {
@@ -117,6 +119,15 @@ base::Expected<ResourceConfig> parse_resource_config(const PyValue& doc, const s
   if (host_list->empty())
     return fail(ErrorKind::kConfig, file + ": $.hosts: expected at least one host, got []");
   rc.hosts = std::move(*host_list);
+  // The reference runs one host silently here (and fails only later, in hosts.index(), when
+  // distributed): a host that is not in its own cluster is a broken config.
+  if (std::find(rc.hosts.begin(), rc.hosts.end(), rc.current_host) == rc.hosts.end()) {
+    std::string listed;
+    for (const auto& h : rc.hosts) listed += (listed.empty() ? "" : ", ") + base::printable(h);
+    return fail(ErrorKind::kConfig, file + ": $.current_host: '" +
+                                        base::printable(rc.current_host) +
+                                        "' is not one of $.hosts [" + listed + "]");
+  }
 
   for (auto [key, field] : {std::pair{"current_instance_type", &rc.current_instance_type},
                             std::pair{"current_group_name", &rc.current_group_name},
@@ -208,6 +219,21 @@ base::Expected<JobConfig> load_job_config(const MlPaths& paths, const std::strin
     if (!(*idc)->is_dict())
       return fail(ErrorKind::kConfig,
                   type_error(paths.input_data_config_file.string(), "$", "a JSON object", **idc));
+    // SageMaker's rule for channel names; `..` or `a/b` would put SM_CHANNEL_* outside the data
+    // dir.
+    for (const auto& [name, value] : (*idc)->as_dict()) {
+      const bool valid = !name.empty() && name != "." && name != ".." &&
+                         std::all_of(name.begin(), name.end(), [](char c) {
+                           return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                                  (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_';
+                         });
+      if (!valid)
+        return fail(ErrorKind::kConfig,
+                    paths.input_data_config_file.string() + ": channel name '" +
+                        base::printable(name) +
+                        "' is not valid: expected letters, digits, '.', '-' and '_' only, and "
+                        "not '.' or '..'");
+    }
     job.input_data_config = std::move(**idc);
   }
 

@@ -31,20 +31,27 @@ bool is_blank(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return c == ' ' || c == '\t'; });
 }
 
-// The last `max_chars` worth of whole lines from the end of `lines`.
-std::string last_lines_fitting(const std::vector<std::string_view>& lines, std::size_t max_chars) {
+// Index of the first of the whole lines lines[first..end) that fit in `max_chars` together
+// (each with its newline), counting back from `end`.
+std::size_t first_fitting(const std::vector<std::string_view>& lines, std::size_t end,
+                          std::size_t max_chars) {
   std::size_t used = 0;
-  std::size_t first = lines.size();
+  std::size_t first = end;
   while (first > 0) {
     std::size_t cost = lines[first - 1].size() + 1;
     if (used + cost > max_chars) break;
     used += cost;
     --first;
   }
-  // Leading blank lines carry nothing.
-  while (first < lines.size() && is_blank(lines[first])) ++first;
+  return first;
+}
+
+// lines[first..end), leading blank lines dropped (they carry nothing).
+std::string join_lines(const std::vector<std::string_view>& lines, std::size_t first,
+                       std::size_t end) {
+  while (first < end && is_blank(lines[first])) ++first;
   std::string out;
-  for (std::size_t i = first; i < lines.size(); ++i) {
+  for (std::size_t i = first; i < end; ++i) {
     out.append(lines[i]);
     out.push_back('\n');
   }
@@ -98,17 +105,28 @@ std::string compose_failure_report(const FailureFacts& f) {
   std::string detail = f.error_detail.value_or(exception_line(f.stderr_tail));
   if (!detail.empty()) out += detail + "\n";
 
+  // The stderr tail appears once: its last lines right here, inside the window SageMaker shows
+  // as FailureReason; the lines before those (up to kFullTailChars in all) after the command.
   auto lines = split_lines(f.stderr_tail);
+  std::size_t window_first = lines.size();
   if (!lines.empty()) {
     constexpr std::string_view kTailTitle = "\nLast lines of stderr:\n";
     std::size_t room = kFailureReasonWindow > out.size() + kTailTitle.size()
                            ? kFailureReasonWindow - out.size() - kTailTitle.size()
                            : 0;
-    std::string tail = last_lines_fitting(lines, room);
+    window_first = first_fitting(lines, lines.size(), room);
+    std::string tail = join_lines(lines, window_first, lines.size());
     if (!tail.empty()) out += std::string(kTailTitle) + tail;
   }
   if (!f.command.empty()) out += "\nCommand: " + f.command + "\n";
-  if (!lines.empty()) out += "\nstderr tail:\n" + last_lines_fitting(lines, kFullTailChars);
+  if (window_first > 0) {
+    std::size_t shown = 0;
+    for (std::size_t i = window_first; i < lines.size(); ++i) shown += lines[i].size() + 1;
+    const std::size_t room = kFullTailChars > shown ? kFullTailChars - shown : 0;
+    std::string earlier = join_lines(lines, first_fitting(lines, window_first, room), window_first);
+    if (!earlier.empty())
+      out += "\nEarlier lines of stderr (before the last lines above):\n" + earlier;
+  }
   return out;
 }
 

@@ -74,6 +74,25 @@ INSTANTIATE_TEST_SUITE_P(
                                     "inputdataconfig.json",
                                     "{train}",
                                     {"inputdataconfig.json", "invalid JSON"}},
+                      BadConfigCase{"CurrentHostNotInHosts",
+                                    "resourceconfig.json",
+                                    R"({"current_host": "algo-9", "hosts": ["algo-1", "algo-2"]})",
+                                    {"resourceconfig.json: $.current_host: 'algo-9' is not one of "
+                                     "$.hosts [algo-1, algo-2]"}},
+                      BadConfigCase{"ChannelNameDotDot",
+                                    "inputdataconfig.json",
+                                    R"({"..": {"TrainingInputMode": "File"}})",
+                                    {"inputdataconfig.json: channel name '..' is not valid: "
+                                     "expected letters, digits, '.', '-' and '_' only, and not "
+                                     "'.' or '..'"}},
+                      BadConfigCase{"ChannelNameWithSlash",
+                                    "inputdataconfig.json",
+                                    R"({"train": {}, "a/b": {}})",
+                                    {"inputdataconfig.json: channel name 'a/b' is not valid"}},
+                      BadConfigCase{"ChannelNameWithSpace",
+                                    "inputdataconfig.json",
+                                    R"({"my data": {}})",
+                                    {"inputdataconfig.json: channel name 'my data' is not valid"}},
                       BadConfigCase{"CheckpointConfigNotAnObject",
                                     "checkpointconfig.json",
                                     "\"x\"",
@@ -98,6 +117,14 @@ TEST_P(BadSettingTest, Exit65NamingTheVariable) {
   EXPECT_NE(r.err.find("'" + GetParam().value + "'"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(job.scratch() / "ran"));
   EXPECT_FALSE(fs::exists(job.success_file()));
+  // Like every other exit code, a bad setting leaves output/failure with the same line.
+  ASSERT_TRUE(fs::exists(job.failure_file())) << r.err;
+  const std::string failure = read_file(job.failure_file());
+  EXPECT_NE(failure.find("environment variable " + GetParam().variable + "='" + GetParam().value +
+                         "': expected "),
+            std::string::npos)
+      << failure;
+  EXPECT_NE(r.err.find("Encountered exit_code 65"), std::string::npos) << r.err;
 }
 
 INSTANTIATE_TEST_SUITE_P(E2e, BadSettingTest,
@@ -132,6 +159,9 @@ TEST(MissingCode, MissingCommandEntryPointExits127) {
   const std::string failure = read_file(job.failure_file());
   EXPECT_NE(failure.find("nope.sh"), std::string::npos) << failure;
   EXPECT_NE(failure.find("not found"), std::string::npos) << failure;
+  // The log names the exit code the job really ends with.
+  EXPECT_NE(r.err.find("Encountered exit_code 127"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("Encountered exit_code 66"), std::string::npos) << r.err;
 }
 
 TEST(MissingCode, MissingPythonScriptFailsWithPythonsExitCode) {

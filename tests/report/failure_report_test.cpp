@@ -97,6 +97,41 @@ TEST(FailureReport, FirstWindowHoldsHeadlineExceptionAndTheEndOfTheTail) {
   EXPECT_EQ(window.find("progress line 0\n"), std::string::npos);
 }
 
+// The stderr tail is written once: the last lines inside the FailureReason window, the lines
+// before them after the command, each line exactly once, in order.
+TEST(FailureReport, EveryStderrLineAppearsOnce) {
+  FailureFacts f;
+  f.host = "algo-1";
+  f.program = "train.py";
+  f.exit_code = 1;
+  f.command = "python3 -u train.py";
+  std::string noise;
+  for (int i = 0; i < 200; ++i) noise += "progress line " + std::to_string(i) + "\n";
+  f.stderr_tail = noise + kTraceback;
+  const std::string text = compose_failure_report(f);
+  for (int i = 0; i < 200; ++i) {
+    const std::string line = "\nprogress line " + std::to_string(i) + "\n";
+    const auto first = text.find(line);
+    ASSERT_NE(first, std::string::npos) << line << text;
+    EXPECT_EQ(text.find(line, first + 1), std::string::npos) << "twice: " << line << text;
+  }
+  const auto last = text.find("\nLast lines of stderr:\n");
+  const auto command = text.find("\nCommand: python3 -u train.py\n");
+  const auto earlier = text.find("\nEarlier lines of stderr (before the last lines above):\n");
+  ASSERT_NE(last, std::string::npos);
+  ASSERT_NE(earlier, std::string::npos);
+  EXPECT_LT(last, command);
+  EXPECT_LT(command, earlier);
+  EXPECT_EQ(text.find("stderr tail:"), std::string::npos);
+  // The earlier part ends with the line just before the first line of the window.
+  const std::string window_part = text.substr(last, command - last);
+  const auto first_shown = window_part.find("progress line ");
+  ASSERT_NE(first_shown, std::string::npos);
+  const int n = std::stoi(window_part.substr(first_shown + 14));
+  EXPECT_TRUE(text.ends_with("progress line " + std::to_string(n - 1) + "\n")) << text;
+  EXPECT_EQ(text.find("progress line 0\n"), earlier + 56) << text.substr(earlier, 100);
+}
+
 TEST(ErrorReport, NamesKindAndHost) {
   base::Error e(base::ErrorKind::kConfig,
                 "/opt/ml/input/config/resourceconfig.json: $.hosts: required field missing");

@@ -21,9 +21,11 @@ std::string display_command(const std::vector<std::string>& argv);
 // The command with every secret-looking hyperparameter value masked.
 std::string redacted_command(const launch::ProcessPlan& plan, const JobContext& ctx);
 
-// Writes the failure file for one of smrun's own errors and returns its exit code.
+// Writes the failure file for one of smrun's own errors and returns its exit code: the error
+// kind's, or `exit_code` when given (a missing command entry point ends with 127, as in a shell).
 int fail_job(const base::Error& error, const config::MlPaths* paths, const std::string& host,
-             const std::vector<std::string>& secrets, std::string_view detail = {});
+             const std::vector<std::string>& secrets, std::string_view detail = {},
+             std::optional<int> exit_code = std::nullopt);
 
 // A stop signal that arrived between supervised phases: writes the failure file and returns
 // 128 + signal, or nullopt when no stop signal is pending.
