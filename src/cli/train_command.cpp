@@ -139,6 +139,22 @@ int run_train_command(const std::vector<std::string>& args, env::EnvSnapshot pro
   }
   supervise::become_subreaper();
 
+  // This run's outcome must be the only one in output/: files an earlier run left there are
+  // moved aside first (before anything, even a config error, can be reported).
+  {
+    RunSettings defaults;
+    if (auto v = env::lookup(process_env, "SAGEMAKER_BASE_DIR"); v && !v->empty())
+      defaults.base_dir = *v;
+    const config::MlPaths paths = config::ml_paths(defaults.base_dir);
+    auto moved = report::set_aside_previous_outcomes(paths.output);
+    if (!moved) {
+      spdlog::warn("{}", moved.error().message);
+    } else {
+      for (const auto& [from, to] : *moved)
+        spdlog::info("{} is from an earlier run: moved it to {}", from.string(), to.string());
+    }
+  }
+
   auto loaded = load_job_context(std::move(process_env));
   if (!loaded) {
     const JobContextError& e = loaded.error();

@@ -1,6 +1,8 @@
 #include "smrun/report/outcome_files.hpp"
 
 #include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -40,6 +42,39 @@ base::Expected<bool> write_failure_file(const std::filesystem::path& path,
   ::close(fd);
   if (!st) return base::Unexpected(st.error());
   return true;
+}
+
+base::Expected<std::vector<std::pair<std::filesystem::path, std::filesystem::path>>>
+set_aside_previous_outcomes(const std::filesystem::path& output_dir) {
+  std::vector<std::pair<std::filesystem::path, std::filesystem::path>> moved;
+  for (const char* name : {"failure", "success"}) {
+    const std::filesystem::path from = output_dir / name;
+    struct stat st {};
+    if (::lstat(from.c_str(), &st) != 0) {
+      if (errno == ENOENT || errno == ENOTDIR) continue;
+      return base::fail(base::ErrorKind::kInternal,
+                        "cannot check " + from.string() + ": " + std::strerror(errno));
+    }
+    bool done = false;
+    for (int n = 1; n <= 1000 && !done; ++n) {
+      std::filesystem::path to = output_dir / (std::string(name) + ".previous");
+      if (n > 1) to += "." + std::to_string(n);
+      // RENAME_NOREPLACE: an older run's file already set aside stays as it is.
+      if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) {
+        moved.emplace_back(from, to);
+        done = true;
+      } else if (errno != EEXIST) {
+        return base::fail(base::ErrorKind::kInternal, "cannot move " + from.string() +
+                                                          " aside to " + to.string() + ": " +
+                                                          std::strerror(errno));
+      }
+    }
+    if (!done)
+      return base::fail(base::ErrorKind::kInternal,
+                        "cannot move " + from.string() + " aside: " + name +
+                            ".previous through .previous.1000 all exist");
+  }
+  return moved;
 }
 
 base::Status write_success_file(const std::filesystem::path& path) {

@@ -48,6 +48,59 @@ TEST(Reporting, StdoutPassesThrough) {
   EXPECT_NE(r.out.find(expected), std::string::npos);
 }
 
+// Outcome files from an earlier run in the same output dir are moved aside at start: a stale
+// failure is neither credited to this run nor left next to its success.
+TEST(Reporting, EarlierOutcomeFilesAreMovedAside) {
+  JobDir job;
+  job.write_sdk_hyperparameters({{"sagemaker_program", "train.py"}});
+  job.write_code_file("train.py", "print('ok')\n");
+  write_file(job.failure_file(), "AlgorithmError: from yesterday\n");
+  ProcessResult r = job.run_train();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(fs::exists(job.success_file()));
+  EXPECT_FALSE(fs::exists(job.failure_file()));
+  EXPECT_EQ(read_file(job.output_dir() / "failure.previous"), "AlgorithmError: from yesterday\n");
+  EXPECT_NE((r.out + r.err)
+                .find(job.failure_file().string() + " is from an earlier run: moved it to " +
+                      (job.output_dir() / "failure.previous").string()),
+            std::string::npos)
+      << r.out << r.err;
+
+  // Next run fails: its own failure file, no success left from the run before.
+  job.write_code_file("train.py", "import sys\nsys.exit(4)\n");
+  ProcessResult r2 = job.run_train();
+  ASSERT_EQ(r2.exit_code, 4) << r2.err;
+  EXPECT_FALSE(fs::exists(job.success_file()));
+  EXPECT_TRUE(fs::exists(job.output_dir() / "success.previous"));
+  EXPECT_EQ(
+      read_file(job.failure_file()).rfind("ExecuteUserScriptError: train.py exited with code 4", 0),
+      0u)
+      << read_file(job.failure_file());
+
+  // A config error is reported as this run's, not hidden behind the earlier failure file.
+  write_file(job.config_dir() / "hyperparameters.json", "{");
+  ProcessResult r3 = job.run_train();
+  ASSERT_EQ(r3.exit_code, 65) << r3.err;
+  EXPECT_NE(read_file(job.failure_file()).find("invalid JSON"), std::string::npos);
+  EXPECT_EQ(read_file(job.output_dir() / "failure.previous.2")
+                .rfind("ExecuteUserScriptError: train.py exited with code 4", 0),
+            0u);
+}
+
+// A failure file the program itself writes during the run is still its own word.
+TEST(Reporting, FailureFileWrittenByTheProgramIsKept) {
+  JobDir job;
+  job.write_sdk_hyperparameters({{"sagemaker_program", "train.py"}});
+  job.write_code_file("train.py",
+                      "import os, sys\n"
+                      "open(os.path.join(os.environ['SM_OUTPUT_DIR'], 'failure'), 'w')"
+                      ".write('my own reason\\n')\n"
+                      "sys.exit(2)\n");
+  ProcessResult r = job.run_train();
+  ASSERT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(read_file(job.failure_file()), "my own reason\n");
+}
+
 // The logged command can be pasted into a shell to rerun the program with the same argv.
 TEST(Reporting, LoggedCommandIsShellQuoted) {
   JobDir job;
