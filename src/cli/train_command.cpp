@@ -81,8 +81,17 @@ std::optional<int> run_install(const launch::ProcessPlan& plan, const JobContext
                                       display_command(*plan.install_command), result->exit_code());
   if (result->received_signal != 0)
     why += fmt::format(" (interrupted by {})", supervise::signal_name(result->received_signal));
+  // pip's own verdict ("ERROR: No matching distribution found for ...") leads, ahead of the retry
+  // warnings that fill its output; then the output's last lines.
+  std::string detail;
+  if (const auto errors = report::error_lines(w.stderr_tail); !errors.empty()) {
+    why += ": " + errors.back();
+    for (const auto& line : errors) detail += line + "\n";
+    detail += "\nLast lines of the output:\n";
+  }
+  detail += w.stderr_tail;
   int code = fail_job(base::Error(base::ErrorKind::kInstall, why), &ctx.paths, ctx.hostname,
-                      ctx.secret_values, report::scrub_secrets(w.stderr_tail, ctx.secret_values));
+                      ctx.secret_values, report::scrub_secrets(detail, ctx.secret_values));
   // Interrupted installs exit like an interrupted job, so the platform sees the signal.
   return result->received_signal != 0 ? base::exit_code_for_signal(result->received_signal) : code;
 }

@@ -78,6 +78,17 @@ std::string exception_line(std::string_view tail) {
   return {};
 }
 
+std::vector<std::string> error_lines(std::string_view output, std::size_t max_lines) {
+  std::vector<std::string> out;
+  for (std::string_view line : split_lines(output)) {
+    if (line.rfind("ERROR:", 0) == 0 || line.rfind("error:", 0) == 0) {
+      out.emplace_back(line.substr(0, 500));
+      if (out.size() > max_lines) out.erase(out.begin());
+    }
+  }
+  return out;
+}
+
 std::string compose_failure_report(const FailureFacts& f) {
   std::string where = f.host;
   if (f.rank) where += fmt::format(" (rank {})", *f.rank);

@@ -2,6 +2,11 @@
 // interpreter before the user program. pip needs an installable environment without network:
 // a venv made by the test, with PIP_NO_INDEX so nothing is ever downloaded.
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -109,6 +114,38 @@ TEST_F(InstallTest, FailingRequirementsExit67WithPipOutput) {
   EXPECT_NE(failure.find("does-not-exist"), std::string::npos) << failure;
   EXPECT_NE(failure.find("does not exist"), std::string::npos) << failure;
   EXPECT_NE(r.err.find("Reporting training FAILURE"), std::string::npos) << r.err;
+}
+
+// pip fills its output with retry warnings when the index cannot be reached; the failure's first
+// line (the FailureReason) carries pip's own ERROR line instead. The index is a loopback port
+// that is bound but not listening, so every connection is refused at once.
+TEST_F(InstallTest, UnreachableIndexReportsPipsErrorLineFirst) {
+  const int sock = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(sock, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(sock, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(::getsockname(sock, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const std::string index = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/simple";
+
+  job.write_sdk_hyperparameters({{"sagemaker_program", "train.py"}});
+  job.write_code_file("requirements.txt", "smrun-no-such-package\n");
+  job.write_code_file("train.py", "pass\n");
+  Env env = pip_env({{"PIP_INDEX_URL", index}, {"PIP_RETRIES", "3"}, {"PIP_TIMEOUT", "5"}});
+  env.erase("PIP_NO_INDEX");
+  ProcessResult r = job.run_train(env, 100s);
+  ::close(sock);
+  EXPECT_EQ(r.exit_code, 67) << r.err;
+  const std::string failure = read_file(job.failure_file());
+  const std::string first_line = failure.substr(0, failure.find('\n'));
+  EXPECT_EQ(first_line.rfind("InstallRequirementsError: ", 0), 0u) << failure;
+  EXPECT_TRUE(
+      first_line.ends_with("failed with exit code 1: ERROR: No matching distribution found for "
+                           "smrun-no-such-package (on algo-1)"))
+      << failure;
+  EXPECT_NE(failure.find("Retrying"), std::string::npos) << "the test did not make pip retry";
 }
 
 TEST_F(InstallTest, SigtermDuringInstallIsForwardedAndReported) {

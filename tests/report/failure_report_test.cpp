@@ -132,6 +132,24 @@ TEST(FailureReport, EveryStderrLineAppearsOnce) {
   EXPECT_EQ(text.find("progress line 0\n"), earlier + 56) << text.substr(earlier, 100);
 }
 
+TEST(ErrorLines, PipsVerdictWithoutTheRetryWarnings) {
+  std::string out;
+  for (int i = 4; i >= 0; --i)
+    out += "WARNING: Retrying (Retry(total=" + std::to_string(i) +
+           ", connect=None)) after connection broken by 'NewConnectionError(...)': /simple/x/\n";
+  out +=
+      "ERROR: Could not find a version that satisfies the requirement x (from versions: none)\n"
+      "ERROR: No matching distribution found for x\n";
+  EXPECT_EQ(error_lines(out),
+            (std::vector<std::string>{
+                "ERROR: Could not find a version that satisfies the requirement x (from versions: "
+                "none)",
+                "ERROR: No matching distribution found for x"}));
+  EXPECT_EQ(error_lines("error: a\nERROR: b\nnot ERROR: c\n", 1),
+            std::vector<std::string>{"ERROR: b"});
+  EXPECT_TRUE(error_lines("WARNING: only warnings\n").empty());
+}
+
 TEST(ErrorReport, NamesKindAndHost) {
   base::Error e(base::ErrorKind::kConfig,
                 "/opt/ml/input/config/resourceconfig.json: $.hosts: required field missing");

@@ -35,6 +35,11 @@ struct FailureFacts {
 // the last non-empty line when there is no traceback.
 std::string exception_line(std::string_view stderr_tail);
 
+// The lines of a tool's output that say what went wrong ("ERROR: ..." as pip, "error: ..." as
+// setuptools and compilers print them), the last `max_lines` of them in order; empty when there
+// are none. Retry and deprecation warnings around them are left out.
+std::vector<std::string> error_lines(std::string_view output, std::size_t max_lines = 5);
+
 std::string compose_failure_report(const FailureFacts& facts);
 
 // smrun's own failures (bad config, download, install): "<ErrorName>: <message>".
