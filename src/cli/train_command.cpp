@@ -4,7 +4,12 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <cxxopts.hpp>
 #include <filesystem>
 
@@ -32,12 +37,29 @@ namespace fs = std::filesystem;
 
 int run_job(JobContext& ctx);
 
-void ensure_directories(const config::MlPaths& paths) {
-  std::error_code ec;
-  for (const auto& dir : {paths.code, paths.model, paths.output_data}) {
+// The model and output dirs must take files before the program spends hours training: an
+// unwritable one would only show at the end, when the model cannot be packed or the outcome not
+// written. A probe file is created and removed in each.
+base::Status ensure_writable_directories(const config::MlPaths& paths) {
+  std::error_code code_ec;  // the code dir may well be read-only (prefilled): best effort
+  fs::create_directories(paths.code, code_ec);
+  for (const auto& dir : {paths.model, paths.output, paths.output_data}) {
+    std::error_code ec;
     fs::create_directories(dir, ec);
-    if (ec) spdlog::warn("cannot create {}: {}", dir.string(), ec.message());
+    if (ec)
+      return base::fail(base::ErrorKind::kInternal,
+                        fmt::format("cannot create {}: {}", dir.string(), ec.message()));
+    std::string probe = (dir / ".smrun-write-check-XXXXXX").string();
+    const int fd = ::mkstemp(probe.data());
+    if (fd < 0)
+      return base::fail(base::ErrorKind::kInternal,
+                        fmt::format("cannot write to {}: {}; the program was not started, since "
+                                    "its model and outcome could not be saved",
+                                    dir.string(), std::strerror(errno)));
+    ::close(fd);
+    ::unlink(probe.c_str());
   }
+  return {};
 }
 
 void log_invocation(const launch::ProcessPlan& plan, const JobContext& ctx) {
@@ -170,7 +192,8 @@ int run_train_command(const std::vector<std::string>& args, env::EnvSnapshot pro
     return fail_job(e.error, e.paths ? &*e.paths : nullptr, e.hostname, {});
   }
   JobContext& ctx = *loaded;
-  ensure_directories(ctx.paths);
+  if (auto writable = ensure_writable_directories(ctx.paths); !writable)
+    return fail_job(writable.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
   // Intermediate output (sagemaker_s3_output) is uploaded while the job runs; once its outcome
   // is written, on every path, a final pass and a bounded wait. Never changes the exit code.
   auto sync = start_intermediate_sync(ctx);

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <sstream>
 
@@ -99,6 +101,49 @@ TEST(Reporting, FailureFileWrittenByTheProgramIsKept) {
   ProcessResult r = job.run_train();
   ASSERT_EQ(r.exit_code, 2) << r.err;
   EXPECT_EQ(read_file(job.failure_file()), "my own reason\n");
+}
+
+// An output dir that cannot take files fails the job before the program starts, not after it
+// trained. As root (CI), output/ becomes a read-only bind mount in a private mount namespace;
+// otherwise its permission bits say no.
+TEST(Reporting, UnwritableOutputFailsBeforeTheProgramStarts) {
+  JobDir job;
+  job.write_sdk_hyperparameters({{"sagemaker_program", "train.py"}});
+  job.write_code_file("train.py",
+                      "import os\nopen(os.path.join(os.environ['E2E_SCRATCH'], 'ran'), 'w')\n");
+  fs::create_directories(job.output_dir() / "data");
+  ProcessResult r;
+  if (::geteuid() == 0) {
+    // Fixed script; the mount point and smrun's path are arguments.
+    ProcessOptions options;
+    options.argv = {"/usr/bin/unshare",
+                    "-m",
+                    "--propagation",
+                    "private",
+                    "/bin/sh",
+                    "-c",
+                    "mount --bind -o ro \"$1\" \"$1\" && shift && exec \"$@\"",
+                    "sh",
+                    job.output_dir().string(),
+                    smrun_binary().string(),
+                    "train"};
+    options.env = job.environment();
+    options.timeout = 60s;
+    r = run_process(options);
+  } else {
+    fs::permissions(job.output_dir(), fs::perms::owner_read | fs::perms::owner_exec);
+    r = job.run_train();
+    fs::permissions(job.output_dir(), fs::perms::owner_all);
+  }
+  EXPECT_EQ(r.exit_code, 70) << r.err;
+  EXPECT_FALSE(fs::exists(job.scratch() / "ran")) << "the program ran with an unwritable output";
+  EXPECT_NE(r.err.find("cannot write to " + job.output_dir().string() + ": "), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("the program was not started, since its model and outcome could not be "
+                       "saved"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("Encountered exit_code 70"), std::string::npos) << r.err;
 }
 
 // The logged command can be pasted into a shell to rerun the program with the same argv.
