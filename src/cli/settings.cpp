@@ -38,9 +38,20 @@ base::Expected<RunSettings> read_run_settings(const env::EnvSnapshot& env) {
     s.term_grace = std::chrono::seconds(*n);
   }
   if (auto v = env::lookup(env, "SMRUN_PACK_MODEL")) {
-    auto b = parse_switch("SMRUN_PACK_MODEL", *v);
-    if (!b) return base::Unexpected(b.error());
-    s.pack_model = *b;
+    std::string lower = *v;
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
+    if (lower == "required") {
+      s.pack_model = true;
+      s.pack_required = true;
+    } else {
+      auto b = parse_switch("SMRUN_PACK_MODEL", *v);
+      if (!b)
+        return base::fail(base::ErrorKind::kConfig,
+                          "environment variable SMRUN_PACK_MODEL='" + *v +
+                              "': expected required, 1/true/yes/on or 0/false/no/off");
+      s.pack_model = *b;
+    }
   }
   if (auto v = env::lookup(env, "SMRUN_MODEL_ARCHIVE"); v && !v->empty()) s.model_archive = *v;
   if (auto v = env::lookup(env, "SMRUN_PACK_LEVEL")) {

@@ -3,7 +3,10 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <sys/statvfs.h>
+
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 
 #include "smrun/base/exit_code.hpp"
@@ -59,18 +62,69 @@ std::optional<int> stop_if_signalled(const JobContext& ctx, std::string_view nex
   return base::exit_code_for_signal(sig);
 }
 
+namespace {
+
+// An upper bound of the archive's size: the model dir's file contents plus a tar header (and
+// padding) per entry, as if nothing compressed.
+std::uint64_t archive_size_bound(const fs::path& dir) {
+  std::uint64_t total = 1024 * 1024;
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(dir, fs::directory_options::none, ec), end;
+       !ec && it != end; it.increment(ec)) {
+    total += 1024;
+    std::error_code size_ec;
+    if (it->is_regular_file(size_ec) && !it->is_symlink(size_ec)) {
+      const auto size = it->file_size(size_ec);
+      if (!size_ec) total += size;
+    }
+  }
+  return total;
+}
+
+// Packs the model; an error (or a skip for lack of space) says why, with the model dir intact.
+base::Status pack_model(const JobContext& ctx, const fs::path& archive) {
+  const std::uint64_t bound = archive_size_bound(ctx.paths.model);
+  struct statvfs fs_info {};
+  fs::path parent = archive.parent_path().empty() ? fs::path(".") : archive.parent_path();
+  if (::statvfs(parent.c_str(), &fs_info) == 0) {
+    const std::uint64_t free_bytes =
+        static_cast<std::uint64_t>(fs_info.f_bavail) * static_cast<std::uint64_t>(fs_info.f_frsize);
+    if (free_bytes < bound)
+      return base::fail(
+          base::ErrorKind::kPack,
+          fmt::format("not packing {} into {}: its file system has {} MiB free and the archive "
+                      "may need up to {} MiB",
+                      ctx.paths.model.string(), archive.string(), free_bytes >> 20, bound >> 20));
+  }
+  spdlog::info("Packing {} into {}", ctx.paths.model.string(), archive.string());
+  pack::PackOptions options;
+  options.level = ctx.settings.pack_level;
+  auto t0 = std::chrono::steady_clock::now();
+  auto packed = pack::pack_directory(ctx.paths.model, archive, options);
+  if (!packed) return base::Unexpected(packed.error());
+  auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+  spdlog::info("Packed {} ({} files, {} bytes -> {} bytes) in {} ms", archive.string(),
+               packed->files, packed->bytes_in, packed->bytes_out, ms.count());
+  return {};
+}
+
+}  // namespace
+
 int pack_and_succeed(const JobContext& ctx) {
   if (ctx.settings.pack_model) {
-    fs::path archive = ctx.settings.model_archive.value_or(ctx.paths.output / "model.tar.gz");
-    pack::PackOptions options;
-    options.level = ctx.settings.pack_level;
-    auto t0 = std::chrono::steady_clock::now();
-    auto packed = pack::pack_directory(ctx.paths.model, archive, options);
-    if (!packed) return fail_job(packed.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-        std::chrono::steady_clock::now() - t0);
-    spdlog::info("Packed {} ({} files, {} bytes -> {} bytes) in {} ms", archive.string(),
-                 packed->files, packed->bytes_in, packed->bytes_out, ms.count());
+    const fs::path archive = ctx.settings.model_archive.value_or(ctx.paths.output / "model.tar.gz");
+    if (auto packed = pack_model(ctx, archive); !packed) {
+      // The training finished: without SMRUN_PACK_MODEL=required a pack problem costs the
+      // archive, not the job (SageMaker uploads the model dir itself, which is intact).
+      if (ctx.settings.pack_required)
+        return fail_job(packed.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
+      spdlog::error(
+          "{}; the program succeeded, so the job still does, and the model stays in {} "
+          "(SMRUN_PACK_MODEL=required would fail the job instead)",
+          report::scrub_secrets(packed.error().message, ctx.secret_values),
+          ctx.paths.model.string());
+    }
     // A stop signal during packing waited (blocked) until the model was safe; say so, since
     // the job still ends as a success.
     if (int sig = supervise::take_pending_stop_signal(); sig != 0)

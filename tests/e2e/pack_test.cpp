@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <random>
 
@@ -108,6 +109,76 @@ TEST_F(PackTest, MissingDirectoryFailsAndLeavesNoOutput) {
 TEST_F(PackTest, WrongArgumentCountIsUsageError) {
   ProcessResult r = job.run_smrun({"pack", src.string()}, job.environment());
   EXPECT_EQ(r.exit_code, 64) << r.err;
+}
+
+// After the program succeeded, packing is best effort unless SMRUN_PACK_MODEL=required: a failed
+// pack is logged as an error and the job still succeeds with the model dir intact.
+TEST(TrainPacking, FailedPackAfterSuccessIsAnErrorNotAFailedJob) {
+  JobDir job;
+  job.write_sdk_hyperparameters({{"sagemaker_program", "train.py"}});
+  job.write_code_file("train.py",
+                      "import os\n"
+                      "open(os.path.join(os.environ['SM_MODEL_DIR'], 'w.bin'), 'w').write('x')\n");
+  // A directory that does not exist: the archive's temp file cannot be created.
+  const std::string archive = (job.scratch() / "missing-dir" / "model.tar.gz").string();
+  ProcessResult r = job.run_train({{"SMRUN_MODEL_ARCHIVE", archive}});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(fs::exists(job.success_file()));
+  EXPECT_FALSE(fs::exists(job.failure_file()));
+  EXPECT_EQ(read_file(job.model_dir() / "w.bin"), "x");
+  EXPECT_NE(r.err.find("the program succeeded, so the job still does, and the model stays in " +
+                       job.model_dir().string() +
+                       " (SMRUN_PACK_MODEL=required would fail the job instead)"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("Reporting training SUCCESS"), std::string::npos) << r.err;
+
+  ProcessResult req =
+      job.run_train({{"SMRUN_MODEL_ARCHIVE", archive}, {"SMRUN_PACK_MODEL", "required"}});
+  EXPECT_EQ(req.exit_code, 68) << req.err;
+  EXPECT_FALSE(fs::exists(job.success_file()));
+  ASSERT_TRUE(fs::exists(job.failure_file()));
+  EXPECT_EQ(read_file(job.failure_file()).rfind("ModelPackError: cannot write " + archive, 0), 0u)
+      << read_file(job.failure_file());
+}
+
+// An archive that cannot fit is not attempted: as root, output/ is a 1 MiB tmpfs in a private
+// mount namespace and the model holds 4 MiB of random bytes.
+TEST(TrainPacking, ArchiveThatCannotFitIsSkipped) {
+  if (::geteuid() != 0) GTEST_SKIP() << "*** SKIPPED: needs root to mount a small tmpfs";
+  JobDir job;
+  job.write_sdk_hyperparameters({{"sagemaker_program", "train.py"}});
+  job.write_code_file("train.py",
+                      "import os\n"
+                      "open(os.path.join(os.environ['SM_MODEL_DIR'], 'w.bin'), 'wb')"
+                      ".write(os.urandom(4 << 20))\n");
+  fs::create_directories(job.output_dir());
+  for (const char* mode : {"1", "required"}) {
+    ProcessOptions options;
+    // Fixed script; the mount point and smrun's path are arguments.
+    options.argv = {"/usr/bin/unshare",
+                    "-m",
+                    "--propagation",
+                    "private",
+                    "/bin/sh",
+                    "-c",
+                    "mount -t tmpfs -o size=1m smrun-test \"$1\" && shift && exec \"$@\"",
+                    "sh",
+                    job.output_dir().string(),
+                    smrun_binary().string(),
+                    "train"};
+    options.env = job.environment({{"SMRUN_PACK_MODEL", mode}});
+    options.timeout = 60s;
+    ProcessResult r = run_process(options);
+    const std::string expected = "not packing " + job.model_dir().string() + " into " +
+                                 (job.output_dir() / "model.tar.gz").string() +
+                                 ": its file system has ";
+    EXPECT_NE(r.err.find(expected), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(" MiB free and the archive may need up to 5 MiB"), std::string::npos)
+        << r.err;
+    EXPECT_EQ(r.exit_code, std::string(mode) == "required" ? 68 : 0) << r.err;
+    EXPECT_EQ(fs::file_size(job.model_dir() / "w.bin"), 4u << 20);
+  }
 }
 
 }  // namespace

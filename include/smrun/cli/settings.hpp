@@ -18,8 +18,9 @@ struct RunSettings {
   std::filesystem::path base_dir = config::kDefaultBaseDir;  // SAGEMAKER_BASE_DIR
   std::chrono::seconds term_grace{110};                      // SMRUN_TERM_GRACE_SECONDS
   bool pack_model = true;                                    // SMRUN_PACK_MODEL
-  std::optional<std::filesystem::path> model_archive;        // SMRUN_MODEL_ARCHIVE
-  int pack_level = 6;                                        // SMRUN_PACK_LEVEL
+  bool pack_required = false;  // SMRUN_PACK_MODEL=required: a failed pack fails the job
+  std::optional<std::filesystem::path> model_archive;  // SMRUN_MODEL_ARCHIVE
+  int pack_level = 6;                                  // SMRUN_PACK_LEVEL
 };
 
 base::Expected<RunSettings> read_run_settings(const env::EnvSnapshot& env);
