@@ -13,6 +13,7 @@
 #include "smrun/base/secrets.hpp"
 #include "smrun/base/shell_quote.hpp"
 #include "smrun/cli/commands.hpp"
+#include "smrun/cli/help.hpp"
 #include "smrun/cli/job_context.hpp"
 #include "smrun/cli/s3_setup.hpp"
 #include "smrun/code/entry_point.hpp"
@@ -94,18 +95,17 @@ int run_env_command(const std::vector<std::string>& args, env::EnvSnapshot proce
   try {
     opts = parser.parse(static_cast<int>(argv.size()), argv.data());
   } catch (const std::exception& e) {
-    fmt::print(stderr, "smrun: error: {}\n", e.what());
-    return base::kExitUsage;
+    return usage_error("env", e.what());
   }
   if (opts.count("help")) {
-    fmt::print("{}\n", parser.help());
+    fmt::print("{}", command_help("env"));
     return base::kExitSuccess;
   }
+  if (!opts.unmatched().empty())
+    return usage_error("env", "unexpected argument '" + opts.unmatched().front() + "'");
   const std::string format = opts["format"].as<std::string>();
-  if (format != "json" && format != "dotenv" && format != "shell") {
-    fmt::print(stderr, "smrun: error: --format must be json, dotenv or shell (got '{}')\n", format);
-    return base::kExitUsage;
-  }
+  if (format != "json" && format != "dotenv" && format != "shell")
+    return usage_error("env", "--format must be json, dotenv or shell (got '" + format + "')");
   const bool show_secrets = opts.count("show-secrets") > 0;
 
   auto loaded = load_job_context(std::move(process_env));

@@ -7,6 +7,7 @@
 
 #include "smrun/base/exit_code.hpp"
 #include "smrun/cli/commands.hpp"
+#include "smrun/cli/help.hpp"
 #include "smrun/cli/logging.hpp"
 #include "smrun/cli/version.hpp"
 #include "smrun/supervise/signals.hpp"
@@ -15,19 +16,6 @@ extern char** environ;
 
 namespace smrun::cli {
 namespace {
-
-constexpr const char* kUsage =
-    "usage: smrun <command> [options]\n"
-    "\n"
-    "commands:\n"
-    "  train            run the training job in $SAGEMAKER_BASE_DIR (default /opt/ml)\n"
-    "  env [--format json|dotenv|shell] [--show-secrets]\n"
-    "                   print the environment and command `train` would use (dry run)\n"
-    "  pack DIR OUT     pack DIR's contents into OUT (parallel gzip tar)\n"
-    "  s3 cp SRC DST    copy one object to or from S3 with train's client and credentials\n"
-    "  version          print the version, commit, build type and linkage\n"
-    "\n"
-    "Installed or linked under the name `train`, smrun behaves as `smrun train`.\n";
 
 std::string basename_of(const char* path) {
   std::string s = path == nullptr ? "" : path;
@@ -58,18 +46,20 @@ int run_main(int argc, char** argv) {
   if (command == "pack") return run_pack_command(args, process_env);
   if (command == "s3") return run_s3_command(args, process_env);
   if (command == "version" || command == "--version") {
+    if (!args.empty() && (args.front() == "--help" || args.front() == "-h")) {
+      fmt::print("{}", command_help("version"));
+      return base::kExitSuccess;
+    }
+    if (!args.empty()) return usage_error("version", "unexpected argument '" + args.front() + "'");
     fmt::print("{}\n", version_line());
     return base::kExitSuccess;
   }
   if (command == "help" || command == "--help" || command == "-h") {
-    fmt::print("{}", kUsage);
+    fmt::print("{}", command_help(args.empty() ? "" : args.front()));
     return base::kExitSuccess;
   }
-  if (command.empty())
-    fmt::print(stderr, "smrun: error: no command given\n{}", kUsage);
-  else
-    fmt::print(stderr, "smrun: error: unknown command '{}'\n{}", command, kUsage);
-  return base::kExitUsage;
+  if (command.empty()) return usage_error("", "no command given");
+  return usage_error("", "unknown command '" + command + "'");
 }
 
 }  // namespace smrun::cli

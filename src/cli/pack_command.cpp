@@ -6,6 +6,7 @@
 
 #include "smrun/base/exit_code.hpp"
 #include "smrun/cli/commands.hpp"
+#include "smrun/cli/help.hpp"
 #include "smrun/pack/pack.hpp"
 
 namespace smrun::cli {
@@ -26,22 +27,17 @@ int run_pack_command(const std::vector<std::string>& args, const env::EnvSnapsho
   try {
     auto opts = parser.parse(static_cast<int>(argv.size()), argv.data());
     if (opts.count("help")) {
-      fmt::print("{}\n", parser.help());
+      fmt::print("{}", command_help("pack"));
       return base::kExitSuccess;
     }
     std::vector<std::string> paths;
     if (opts.count("paths")) paths = opts["paths"].as<std::vector<std::string>>();
-    if (paths.size() != 2) {
-      fmt::print(stderr, "smrun: error: pack needs exactly two paths: DIR OUT\n");
-      return base::kExitUsage;
-    }
+    if (paths.size() != 2) return usage_error("pack", "pack needs exactly two paths: DIR OUT");
     pack::PackOptions options;
     options.level = opts["level"].as<int>();
     options.threads = opts["threads"].as<unsigned>();
-    if (options.level < 1 || options.level > 12) {
-      fmt::print(stderr, "smrun: error: --level must be from 1 to 12\n");
-      return base::kExitUsage;
-    }
+    if (options.level < 1 || options.level > 12)
+      return usage_error("pack", "--level must be from 1 to 12");
     auto result = pack::pack_directory(paths[0], paths[1], options);
     if (!result) {
       fmt::print(stderr, "smrun: error: {}\n", result.error().message);
@@ -51,8 +47,7 @@ int run_pack_command(const std::vector<std::string>& args, const env::EnvSnapsho
                result->bytes_in, result->bytes_out, paths[1]);
     return base::kExitSuccess;
   } catch (const std::exception& e) {
-    fmt::print(stderr, "smrun: error: {}\n", e.what());
-    return base::kExitUsage;
+    return usage_error("pack", e.what());
   }
 }
 

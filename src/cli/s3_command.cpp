@@ -9,6 +9,7 @@
 
 #include "smrun/base/exit_code.hpp"
 #include "smrun/cli/commands.hpp"
+#include "smrun/cli/help.hpp"
 #include "smrun/cli/s3_setup.hpp"
 #include "smrun/s3/client.hpp"
 #include "smrun/s3/credentials.hpp"
@@ -20,23 +21,15 @@ namespace smrun::cli {
 
 namespace {
 
-constexpr const char* kS3Usage =
-    "usage: smrun s3 cp SRC DST\n"
-    "\n"
-    "Copies one object: s3://bucket/key to a local file, or a local file to s3://bucket/key,\n"
-    "with the credentials, region, endpoint, retries and TLS checks `train` uses (README: S3).\n"
-    "Exit codes: 0 done, 64 usage, 65 bad AWS_*/SMRUN_S3_* setting, 66 the transfer failed.\n";
-
 int usage_error(const std::string& what) {
-  fmt::print(stderr, "smrun: error: {}\n{}", what, kS3Usage);
-  return base::kExitUsage;
+  return cli::usage_error("s3", what);
 }
 
 }  // namespace
 
 int run_s3_command(const std::vector<std::string>& args, const env::EnvSnapshot& process_env) {
   if (!args.empty() && (args.front() == "--help" || args.front() == "-h")) {
-    fmt::print("{}", kS3Usage);
+    fmt::print("{}", command_help("s3"));
     return base::kExitSuccess;
   }
   if (args.empty() || args.front() != "cp") return usage_error("smrun s3 takes the command cp");

@@ -14,9 +14,11 @@
 #include <filesystem>
 
 #include "smrun/base/exit_code.hpp"
+#include "smrun/base/printable.hpp"
 #include "smrun/base/secrets.hpp"
 #include "smrun/cli/commands.hpp"
 #include "smrun/cli/distributed_run.hpp"
+#include "smrun/cli/help.hpp"
 #include "smrun/cli/job_context.hpp"
 #include "smrun/cli/s3_setup.hpp"
 #include "smrun/cli/train_steps.hpp"
@@ -157,17 +159,14 @@ int report_run_failure(const supervise::RunResult& result, const launch::Process
 
 int run_train_command(const std::vector<std::string>& args, env::EnvSnapshot process_env) {
   if (!args.empty() && (args.front() == "--help" || args.front() == "-h")) {
-    fmt::print(
-        "usage: smrun train\n\nRuns the training job described by $SAGEMAKER_BASE_DIR (default "
-        "/opt/ml).\nSettings come from the environment; see README.md.\n");
+    fmt::print("{}", command_help("train"));
     return base::kExitSuccess;
   }
-  if (!args.empty()) {
-    // SageMaker passes only "train"; extra words are a mistake we should not guess about.
-    spdlog::error("smrun train takes no arguments (got '{}'); settings come from the environment",
-                  args.front());
-    return base::kExitUsage;
-  }
+  // SageMaker passes only "train"; extra words are a mistake we should not guess about.
+  if (!args.empty())
+    return usage_error("train", fmt::format("train takes no arguments (got '{}'); settings come "
+                                            "from the environment",
+                                            base::printable(args.front())));
   supervise::become_subreaper();
 
   // This run's outcome must be the only one in output/: files an earlier run left there are

@@ -58,9 +58,30 @@ TEST(Cli, TrainTakesNoArguments) {
   job.write_code_file("train.py", kMarkerScript);
   ProcessResult r = job.run_smrun({"train", "extra"}, job.environment());
   EXPECT_EQ(r.exit_code, 64) << r.err;
-  EXPECT_NE(r.err.find("extra"), std::string::npos) << r.err;
+  // A usage error, not a log line.
+  EXPECT_EQ(r.err,
+            "smrun: error: train takes no arguments (got 'extra'); settings come from the "
+            "environment\nusage: smrun train\n(`smrun train --help` for more)\n");
   EXPECT_FALSE(fs::exists(job.scratch() / "ran"));
   EXPECT_FALSE(fs::exists(job.success_file()));
+}
+
+TEST(Cli, EveryCommandHasHelpInOneStyle) {
+  JobDir job;
+  for (const char* command : {"train", "env", "pack", "s3", "version"}) {
+    ProcessResult r = job.run_smrun({command, "--help"}, job.environment());
+    EXPECT_EQ(r.exit_code, 0) << command << r.err;
+    EXPECT_EQ(r.out.rfind(std::string("usage: smrun ") + command, 0), 0u) << r.out;
+    EXPECT_NE(r.out.find("\nexit codes:\n"), std::string::npos) << r.out;
+    EXPECT_EQ(r.err, "") << command;
+  }
+  ProcessResult bad = job.run_smrun({"env", "--bogus"}, job.environment());
+  EXPECT_EQ(bad.exit_code, 64);
+  EXPECT_EQ(bad.err.rfind("smrun: error: ", 0), 0u) << bad.err;
+  EXPECT_NE(bad.err.find("\nusage: smrun env [--format json|dotenv|shell] [--show-secrets]\n"),
+            std::string::npos)
+      << bad.err;
+  EXPECT_FALSE(fs::exists(job.output_dir()));
 }
 
 TEST(Cli, TrainSymlinkWithArgumentsIsUsageError) {
