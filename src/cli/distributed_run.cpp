@@ -137,6 +137,7 @@ std::string failure_text(const RunContext& rc, const supervise::RunResult& resul
     facts.stderr_tail = w.stderr_tail;
     facts.core_dumped = w.exit.core_dumped;
     facts.killed_after_grace = result.killed_after_grace;
+    facts.killed_on_second_interrupt = result.killed_on_second_interrupt;
     facts.received_signal = result.received_signal;
     std::size_t i = worker_index(rc.plan, w.label);
     if (i < rc.plan.error_files.size())

@@ -135,6 +135,7 @@ int report_run_failure(const supervise::RunResult& result, const launch::Process
     facts.signal = w.exit.signal;
     facts.core_dumped = w.exit.core_dumped;
     facts.killed_after_grace = result.killed_after_grace;
+    facts.killed_on_second_interrupt = result.killed_on_second_interrupt;
     facts.grace_seconds = static_cast<int>(options.grace.count());
     facts.received_signal = result.received_signal;
     facts.stderr_tail = w.stderr_tail;

@@ -93,7 +93,9 @@ std::string compose_failure_report(const FailureFacts& f) {
   std::string where = f.host;
   if (f.rank) where += fmt::format(" (rank {})", *f.rank);
   std::string what;
-  if (f.killed_after_grace) {
+  if (f.killed_on_second_interrupt && f.signal == SIGKILL) {
+    what = "was killed with SIGKILL because SIGINT (Ctrl-C) came twice";
+  } else if (f.killed_after_grace) {
     what = fmt::format(
         "did not exit within the {}s grace period after SIGTERM and was killed with SIGKILL",
         f.grace_seconds);

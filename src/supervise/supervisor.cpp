@@ -76,6 +76,7 @@ class Supervision {
   void forward(int signo);
   bool signal_group(Worker& worker, int signo);
   void terminate_group(Worker& worker, const char* reason);
+  void kill_all_now();
   void start_sweep();
   void kill_leftovers();
   void check_deadlines(Clock::time_point now);
@@ -98,6 +99,8 @@ class Supervision {
   bool m_failure_after_signal = false;
   bool m_failure_after_stop = false;
   int m_received_signal = 0;
+  int m_interrupts = 0;  // SIGINTs received: the second one escalates to SIGKILL at once
+  bool m_killed_on_second_interrupt = false;
   bool m_killed_after_grace = false;
   std::optional<std::string> m_stop_reason;
   // A run with hooks and no work of its own (only services, or nothing: an MPI worker host)
@@ -334,6 +337,21 @@ void Supervision::forward(int signo) {
   }
   if (first_stop && m_options.hooks != nullptr)
     call_hook([&] { m_options.hooks->on_stop_signal(signo); });
+  // Ctrl-C pressed twice: whoever is at the terminal does not want to wait out the grace.
+  if (signo == SIGINT && ++m_interrupts == 2) kill_all_now();
+}
+
+void Supervision::kill_all_now() {
+  spdlog::warn("received SIGINT again: sending SIGKILL to every worker now");
+  m_killed_on_second_interrupt = true;
+  for (Worker& worker : m_workers) {
+    if (worker.kill_sent) continue;
+    worker.kill_sent = true;
+    if (signal_group(worker, SIGKILL))
+      spdlog::info("sent SIGKILL to {} (pgid {})", worker.result.label, worker.pid);
+  }
+  // Processes outside the worker groups go the same way once the workers are reaped.
+  if (m_sweep_kill_at) m_sweep_kill_at = Clock::now();
 }
 
 bool Supervision::signal_group(Worker& worker, int signo) {
@@ -359,7 +377,7 @@ void Supervision::terminate_group(Worker& worker, const char* reason) {
 void Supervision::start_sweep() {
   m_sweep_started = true;
   if (m_no_children) return;
-  m_sweep_kill_at = Clock::now() + m_options.grace;
+  m_sweep_kill_at = m_killed_on_second_interrupt ? Clock::now() : Clock::now() + m_options.grace;
   for (pid_t pid : list_children()) {
     const pid_t pgid = ::getpgid(pid);
     const bool in_worker_group = std::any_of(m_workers.begin(), m_workers.end(),
@@ -453,6 +471,7 @@ RunResult Supervision::result() {
   run.received_signal = m_received_signal;
   run.failure_after_signal = m_failure_after_signal;
   run.killed_after_grace = m_killed_after_grace;
+  run.killed_on_second_interrupt = m_killed_on_second_interrupt;
   run.stop_reason = m_stop_reason;
   run.failure_after_stop = m_failure_after_stop;
   return run;

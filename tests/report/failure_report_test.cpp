@@ -81,6 +81,19 @@ TEST(FailureReport, GraceExpiryAndForwardedSignal) {
       "and was killed with SIGKILL on algo-1 after smrun received SIGTERM and forwarded it");
 }
 
+TEST(FailureReport, SecondInterrupt) {
+  FailureFacts f;
+  f.host = "algo-1";
+  f.program = "train.py";
+  f.signal = SIGKILL;
+  f.killed_on_second_interrupt = true;
+  f.received_signal = SIGINT;
+  std::string text = compose_failure_report(f);
+  EXPECT_EQ(text.substr(0, text.find('\n')),
+            "ExecuteUserScriptError: train.py was killed with SIGKILL because SIGINT (Ctrl-C) came "
+            "twice on algo-1 after smrun received SIGINT and forwarded it");
+}
+
 TEST(FailureReport, FirstWindowHoldsHeadlineExceptionAndTheEndOfTheTail) {
   FailureFacts f;
   f.host = "algo-1";

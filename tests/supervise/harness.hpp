@@ -82,6 +82,7 @@ struct Outcome {
   int received_signal = -1;
   bool failure_after_signal = false;
   bool killed_after_grace = false;
+  bool killed_on_second_interrupt = false;
   std::optional<std::string> stop_reason;
   bool failure_after_stop = false;
   long first_failure = -2;  // -1: none
@@ -157,6 +158,7 @@ inline void write_text(const fs::path& file, const std::string& text) {
     text << "received_signal " << run.received_signal << "\n";
     text << "failure_after_signal " << run.failure_after_signal << "\n";
     text << "killed_after_grace " << run.killed_after_grace << "\n";
+    text << "killed_on_second_interrupt " << run.killed_on_second_interrupt << "\n";
     text << "failure_after_stop " << run.failure_after_stop << "\n";
     if (run.stop_reason) write_text(dir / "stop_reason", *run.stop_reason);
     text << "first_failure " << (run.first_failure ? static_cast<long>(*run.first_failure) : -1L)
@@ -229,6 +231,8 @@ inline Outcome parse(const fs::path& dir) {
       in >> outcome.failure_after_signal;
     else if (key == "killed_after_grace")
       in >> outcome.killed_after_grace;
+    else if (key == "killed_on_second_interrupt")
+      in >> outcome.killed_on_second_interrupt;
     else if (key == "failure_after_stop")
       in >> outcome.failure_after_stop;
     else if (key == "first_failure")

@@ -69,6 +69,45 @@ TEST(SuperviseSignals, WorkerIgnoringSigtermIsKilledAfterTheGrace) {
       << out.log_text;
 }
 
+// Ctrl-C twice: the second SIGINT SIGKILLs the workers at once instead of waiting out the grace.
+// The worker survives SIGINT and SIGTERM and reports each SIGINT it gets, so the test sends the
+// second one only after the first was forwarded (two pending SIGINTs would merge into one).
+TEST(SuperviseSignals, SecondSigintKillsAtOnce) {
+  test::TempDir dir;
+  ReadyFifo fifo(dir / "ready");
+  SupervisorProcess sup(
+      dir,
+      {python_spec(dir, "w0",
+                   "import os, signal, sys\n"
+                   "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+                   "fd = os.open(sys.argv[1], os.O_WRONLY)\n"
+                   "signal.signal(signal.SIGINT, lambda s, f: os.write(fd, b'INT\\n'))\n"
+                   "os.write(fd, b'ready\\n')\n"
+                   "while True:\n"
+                   "    signal.pause()\n",
+                   {fifo.path().string()})},
+      SuperviseOptions{std::chrono::seconds(600)});
+  ASSERT_TRUE(sup.wait_until_blocked());
+  ASSERT_EQ(fifo.read_line(), "ready\n");
+  sup.send(SIGINT);
+  ASSERT_EQ(fifo.read_line(), "INT\n");  // forwarded, and survived
+  const auto sent = Clock::now();
+  sup.send(SIGINT);
+  Outcome out = sup.wait();
+  ASSERT_TRUE(out.finished && out.ok) << out.error << out.log_text;
+  EXPECT_EQ(out.workers[0].signal, SIGKILL);
+  EXPECT_EQ(out.exit_code, 137);
+  EXPECT_EQ(out.received_signal, SIGINT);
+  EXPECT_TRUE(out.killed_on_second_interrupt);
+  EXPECT_FALSE(out.killed_after_grace);
+  EXPECT_TRUE(out.no_children_left);
+  EXPECT_LT(out.ended - sent, std::chrono::seconds(30));  // not the 600 s grace
+  EXPECT_NE(
+      out.log_text.find("warning received SIGINT again: sending SIGKILL to every worker now\n"),
+      std::string::npos)
+      << out.log_text;
+}
+
 TEST(SuperviseSignals, SigintIsForwardedAndGives130) {
   test::TempDir dir;
   SupervisorProcess sup(dir, {make_spec("w0", {"/bin/sleep", "1000"})},

@@ -23,7 +23,8 @@ struct FailureFacts {
   int exit_code = 0;        // process exit status (meaningful when signal == 0)
   int signal = 0;           // terminating signal, 0 if it exited
   bool core_dumped = false;
-  bool killed_after_grace = false;  // smrun had to SIGKILL it after the grace period
+  bool killed_after_grace = false;          // smrun had to SIGKILL it after the grace period
+  bool killed_on_second_interrupt = false;  // SIGKILLed because Ctrl-C was pressed twice
   int grace_seconds = 0;
   int received_signal = 0;  // signal smrun itself received (e.g. SIGTERM from the platform)
   std::string stderr_tail;  // raw bytes, already scrubbed of secrets by the caller

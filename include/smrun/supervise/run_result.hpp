@@ -29,6 +29,8 @@ struct RunResult {
   // The first failure came after received_signal: it is the shutdown, not the cause.
   bool failure_after_signal = false;
   bool killed_after_grace = false;  // something had to be SIGKILLed after the grace period
+  // A second SIGINT (Ctrl-C pressed again) SIGKILLed every worker without waiting for the grace.
+  bool killed_on_second_interrupt = false;
   // Why a SupervisorHooks action stopped the workers (the first one), e.g. a peer host failed.
   std::optional<std::string> stop_reason;
   // The first failure came after stop_reason: it is the teardown, not the cause.
