@@ -22,9 +22,11 @@
 #include "smrun/cli/job_context.hpp"
 #include "smrun/cli/s3_setup.hpp"
 #include "smrun/cli/train_steps.hpp"
+#include "smrun/cli/version.hpp"
 #include "smrun/code/entry_point.hpp"
 #include "smrun/code/submit_dir.hpp"
 #include "smrun/launch/launch_topology.hpp"
+#include "smrun/launch/launcher.hpp"
 #include "smrun/launch/process_plan.hpp"
 #include "smrun/pack/pack.hpp"
 #include "smrun/report/failure_report.hpp"
@@ -62,6 +64,24 @@ base::Status ensure_writable_directories(const config::MlPaths& paths) {
     ::unlink(probe.c_str());
   }
   return {};
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// One line that says what this run is: smrun's version, where it runs, how and on what.
+void log_banner(const JobContext& ctx) {
+  const auto& hosts = ctx.job.resource.hosts;
+  std::string host_list;
+  for (std::size_t i = 0; i < hosts.size() && i < 8; ++i)
+    host_list += (i == 0 ? "" : ",") + hosts[i];
+  if (hosts.size() > 8) host_list += fmt::format(",... ({} in all)", hosts.size());
+  auto choice = launch::select_launcher(ctx.training, ctx.process_env);
+  const auto& d = ctx.training.devices;
+  spdlog::info("{} on {}: hosts {}; launcher {}; {} CPUs, {} GPUs, {} Neuron cores", version_line(),
+               ctx.hostname, host_list, choice ? launch::launcher_name(choice->launcher) : "?",
+               d.cpus, d.gpus, d.neurons);
 }
 
 void log_invocation(const launch::ProcessPlan& plan, const JobContext& ctx) {
@@ -156,18 +176,9 @@ int report_run_failure(const supervise::RunResult& result, const launch::Process
   return code;
 }
 
-}  // namespace
-
-int run_train_command(const std::vector<std::string>& args, env::EnvSnapshot process_env) {
-  if (!args.empty() && (args.front() == "--help" || args.front() == "-h")) {
-    fmt::print("{}", command_help("train"));
-    return base::kExitSuccess;
-  }
-  // SageMaker passes only "train"; extra words are a mistake we should not guess about.
-  if (!args.empty())
-    return usage_error("train", fmt::format("train takes no arguments (got '{}'); settings come "
-                                            "from the environment",
-                                            base::printable(args.front())));
+// Everything `train` does, up to its exit code; program_time is set once the program started.
+int train(env::EnvSnapshot process_env,
+          std::optional<std::chrono::steady_clock::duration>& program_time) {
   supervise::become_subreaper();
 
   // This run's outcome must be the only one in output/: files an earlier run left there are
@@ -192,6 +203,7 @@ int run_train_command(const std::vector<std::string>& args, env::EnvSnapshot pro
     return fail_job(e.error, e.paths ? &*e.paths : nullptr, e.hostname, {});
   }
   JobContext& ctx = *loaded;
+  log_banner(ctx);
   if (auto writable = ensure_writable_directories(ctx.paths); !writable)
     return fail_job(writable.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
   // Intermediate output (sagemaker_s3_output) is uploaded while the job runs; once its outcome
@@ -199,7 +211,34 @@ int run_train_command(const std::vector<std::string>& args, env::EnvSnapshot pro
   auto sync = start_intermediate_sync(ctx);
   if (!sync) return fail_job(sync.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
   const int code = run_job(ctx);
+  program_time = ctx.program_time;
   if (*sync) (*sync)->finish();
+  return code;
+}
+
+}  // namespace
+
+int run_train_command(const std::vector<std::string>& args, env::EnvSnapshot process_env) {
+  if (!args.empty() && (args.front() == "--help" || args.front() == "-h")) {
+    fmt::print("{}", command_help("train"));
+    return base::kExitSuccess;
+  }
+  // SageMaker passes only "train"; extra words are a mistake we should not guess about.
+  if (!args.empty())
+    return usage_error("train", fmt::format("train takes no arguments (got '{}'); settings come "
+                                            "from the environment",
+                                            base::printable(args.front())));
+  const auto started = std::chrono::steady_clock::now();
+  std::optional<std::chrono::steady_clock::duration> program_time;
+  const int code = train(std::move(process_env), program_time);
+  // The last line, on every path: the verdict and how long the program itself ran.
+  const double total = seconds_since(started);
+  if (program_time)
+    spdlog::info("smrun finished with exit code {} after {:.3f} s; the program ran {:.3f} s", code,
+                 total, std::chrono::duration<double>(*program_time).count());
+  else
+    spdlog::info("smrun finished with exit code {} after {:.3f} s; the program did not start", code,
+                 total);
   return code;
 }
 
@@ -235,12 +274,18 @@ int run_job(JobContext& ctx) {
 
   auto topology = launch::plan_topology(ctx.training, ctx.process_env);
   if (!topology) return fail_job(topology.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
-  if (topology->choice.launcher != launch::Launcher::kProcess || topology->num_nodes() > 1)
-    return run_distributed(ctx, *plan, *topology, options);
+  if (topology->choice.launcher != launch::Launcher::kProcess || topology->num_nodes() > 1) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const int code = run_distributed(ctx, *plan, *topology, options);
+    ctx.program_time = std::chrono::steady_clock::now() - t0;
+    return code;
+  }
 
   log_invocation(*plan, ctx);
+  const auto t0 = std::chrono::steady_clock::now();
   auto result =
       supervise::run_supervised({make_spec(plan->command, *plan, ctx, ctx.hostname)}, options);
+  ctx.program_time = std::chrono::steady_clock::now() - t0;
   if (!result) return fail_job(result.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
   if (result->exit_code() != 0) return report_run_failure(*result, *plan, ctx, options);
   // The program succeeded: a stop signal now must not cost the model, so packing still runs

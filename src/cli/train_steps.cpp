@@ -92,9 +92,11 @@ base::Status pack_model(const JobContext& ctx, const fs::path& archive) {
     if (free_bytes < bound)
       return base::fail(
           base::ErrorKind::kPack,
-          fmt::format("not packing {} into {}: its file system has {} MiB free and the archive "
-                      "may need up to {} MiB",
-                      ctx.paths.model.string(), archive.string(), free_bytes >> 20, bound >> 20));
+          fmt::format("not packing {} into {}: its file system has {:.1f} MiB free and the "
+                      "archive may need up to {:.1f} MiB",
+                      ctx.paths.model.string(), archive.string(),
+                      static_cast<double>(free_bytes) / (1 << 20),
+                      static_cast<double>(bound) / (1 << 20)));
   }
   spdlog::info("Packing {} into {}", ctx.paths.model.string(), archive.string());
   pack::PackOptions options;

@@ -37,6 +37,33 @@ TEST(Cli, InvokedAsTrainBehavesLikeSmrunTrain) {
   EXPECT_NE(r.err.find("Reporting training SUCCESS"), std::string::npos);
 }
 
+// The first line says what runs where; the last line is the verdict with the program's run time.
+TEST(Cli, BannerFirstAndRunTimeLast) {
+  JobDir job;
+  job.write_sdk_hyperparameters({{"sagemaker_program", "train.py"}});
+  job.write_code_file("train.py", "import sys\nsys.exit(5)\n");
+  ProcessResult r = job.run_train();
+  ASSERT_EQ(r.exit_code, 5) << r.err;
+  const std::regex banner(
+      R"(smrun INFO     smrun \d+\.\d+\.\d+ \(commit ([0-9a-f]+|unknown), [A-Za-z]+, (static|dynamic)\) )"
+      R"(on algo-1: hosts algo-1; launcher process; 4 CPUs, 0 GPUs, 0 Neuron cores\n)");
+  EXPECT_TRUE(std::regex_search(r.err, banner)) << r.err;
+  std::string last = r.err;
+  while (!last.empty() && last.back() == '\n') last.pop_back();
+  last = last.substr(last.rfind('\n') + 1);
+  EXPECT_TRUE(std::regex_search(
+      last, std::regex(R"(smrun INFO     smrun finished with exit code 5 after \d+\.\d{3} s; )"
+                       R"(the program ran \d+\.\d{3} s$)")))
+      << last;
+
+  // Stopped before the program: the last line says so.
+  job.write_sdk_hyperparameters({{"sagemaker_program", "missing.py"}, {"x", 1}});
+  write_file(job.config_dir() / "hyperparameters.json", "{");
+  ProcessResult bad = job.run_train();
+  ASSERT_EQ(bad.exit_code, 65);
+  EXPECT_NE(bad.err.find("the program did not start\n"), std::string::npos) << bad.err;
+}
+
 TEST(Cli, UnknownCommandIsUsageError) {
   JobDir job;
   ProcessResult r = job.run_smrun({"bogus"}, job.environment());

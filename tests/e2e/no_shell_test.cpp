@@ -39,7 +39,9 @@ const std::vector<std::pair<std::string, std::string>>& hostile_hyperparameters(
   return hps;
 }
 
-const std::string kChannel = "tr;ain$(touch pwned_channel)";
+// Channel names with shell syntax are refused outright now (SageMaker's rule [A-Za-z0-9.\-_]+,
+// config_errors_test.cpp); a valid one that reads like an option must still arrive verbatim.
+const std::string kChannel = "-n.pwned_channel";
 const std::string kEnvValue = "$(touch pwned_env) `touch pwned_env2`; touch pwned_env3 | && * '\"";
 
 // The argv smrun must render: sorted names, "--name value".
@@ -274,7 +276,7 @@ class NoShellTest : public ::testing::Test {
     EXPECT_EQ(env.value("SM_HP_BACKTICK", "<unset>"), "`touch pwned_backtick`");
     EXPECT_EQ(env.value("SM_HP_NEWLINE", "<unset>"), "a\ntouch pwned_newline\n");
     EXPECT_EQ(env.value("SM_HP_GLOB", "<unset>"), "* pwned_glob");
-    EXPECT_EQ(env.value("SM_CHANNEL_TR;AIN$(TOUCH PWNED_CHANNEL)", "<unset>"),
+    EXPECT_EQ(env.value("SM_CHANNEL_-N.PWNED_CHANNEL", "<unset>"),
               (job.base() / "input" / "data" / kChannel).string());
     EXPECT_EQ(env.value("SM_CHANNELS", "<unset>"), nlohmann::json{kChannel}.dump());
   }

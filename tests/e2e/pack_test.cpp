@@ -174,7 +174,7 @@ TEST(TrainPacking, ArchiveThatCannotFitIsSkipped) {
                                  (job.output_dir() / "model.tar.gz").string() +
                                  ": its file system has ";
     EXPECT_NE(r.err.find(expected), std::string::npos) << r.err;
-    EXPECT_NE(r.err.find(" MiB free and the archive may need up to 5 MiB"), std::string::npos)
+    EXPECT_NE(r.err.find(" MiB free and the archive may need up to 5.0 MiB"), std::string::npos)
         << r.err;
     EXPECT_EQ(r.exit_code, std::string(mode) == "required" ? 68 : 0) << r.err;
     EXPECT_EQ(fs::file_size(job.model_dir() / "w.bin"), 4u << 20);

@@ -259,10 +259,12 @@ TEST_F(PythonEntryTest, ModelArchivePathIsConfigurable) {
   EXPECT_EQ(tar_members(archive), (std::vector<std::string>{"model.txt", "sub/extra.bin"}));
 }
 
+// With SMRUN_PACK_MODEL=required (by default the job succeeds anyway: pack_test.cpp).
 TEST_F(PythonEntryTest, UnwritableModelArchiveIsAPackError) {
   job.write_sdk_hyperparameters({{"sagemaker_program", "train.py"}});
   const fs::path archive = job.scratch() / "missing" / "dir" / "model.tar.gz";
-  ProcessResult r = job.run_train(probe_env({{"SMRUN_MODEL_ARCHIVE", archive.string()}}));
+  ProcessResult r = job.run_train(
+      probe_env({{"SMRUN_MODEL_ARCHIVE", archive.string()}, {"SMRUN_PACK_MODEL", "required"}}));
   EXPECT_EQ(r.exit_code, 68) << r.err;
   EXPECT_FALSE(fs::exists(archive));
   EXPECT_FALSE(fs::exists(job.success_file()));

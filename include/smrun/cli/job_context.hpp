@@ -3,6 +3,8 @@
 // Everything `train` and `env` compute before touching user code: settings, config, devices,
 // and the training environment twice — once real, once with secrets masked for display.
 
+#include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +25,8 @@ struct JobContext {
   env::TrainingEnv training;               // what the user program gets
   env::TrainingEnv display;                // same, secret-looking hyperparameters masked
   std::vector<std::string> secret_values;  // to scrub from anything smrun writes
+  // How long the program ran (set once it was started), for the last log line.
+  std::optional<std::chrono::steady_clock::duration> program_time;
 };
 
 // Fails with the error and, when it got that far, the paths (so the failure file can be written).
