@@ -269,15 +269,16 @@ int run_distributed(const JobContext& ctx, const launch::ProcessPlan& single,
   if (verdict.exit_code == 0) return pack_and_succeed(ctx);
   cluster::FailureRecord root = verdict.failure.value_or(cluster::FailureRecord{
       ctx.hostname, std::nullopt, verdict.exit_code, 0, "the job failed", cluster::unix_ms_now()});
-  std::string text = report::scrub_secrets(
-      failure_text(rc, *result, root, local.failure, single.entry_point, options),
-      ctx.secret_values);
-  spdlog::error("Reporting training FAILURE");
-  spdlog::error("{}", text.substr(0, text.find('\n')));
-  if (auto written = report::write_failure_file(ctx.paths.failure_file, text); !written)
-    spdlog::error("{}", written.error().message);
-  spdlog::error("Encountered exit_code {}", verdict.exit_code);
-  return verdict.exit_code;
+  // The root cause on this host is a worker failure here; anything else failed elsewhere in the
+  // cluster (or the cluster itself).
+  const bool here = root.host == ctx.hostname && (root.rank || root.signal == 0) &&
+                    !(root.exit_code == base::kExitCluster && !root.rank);
+  return finish_job(
+      report::program_failed(
+          failure_text(rc, *result, root, local.failure, single.entry_point, options),
+          verdict.exit_code,
+          here ? report::OutcomeKind::kWorkerFailed : report::OutcomeKind::kClusterFailed),
+      ctx);
 }
 
 }  // namespace smrun::cli

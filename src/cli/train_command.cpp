@@ -113,10 +113,10 @@ std::optional<int> run_install(const launch::ProcessPlan& plan, const JobContext
   if (result->exit_code() == 0) {
     if (result->received_signal == 0) return std::nullopt;
     // pip finished, but the platform asked us to stop meanwhile: do not start training.
-    spdlog::error("Reporting training FAILURE");
-    spdlog::error("received {} during dependency installation; not starting the user program",
-                  supervise::signal_name(result->received_signal));
-    return base::exit_code_for_signal(result->received_signal);
+    return finish_job(
+        report::stopped(result->received_signal,
+                        "starting the user program (during dependency installation)", ctx.hostname),
+        ctx);
   }
   const supervise::WorkerResult& w = result->workers.front();
   std::string why = w.exec_failed
@@ -162,18 +162,7 @@ int report_run_failure(const supervise::RunResult& result, const launch::Process
     facts.command = redacted_command(plan, ctx);
     text = report::compose_failure_report(facts);
   }
-  text = report::scrub_secrets(std::move(text), ctx.secret_values);
-  spdlog::error("Reporting training FAILURE");
-  spdlog::error("{}", text.substr(0, text.find('\n')));
-  auto written = report::write_failure_file(ctx.paths.failure_file, text);
-  if (!written)
-    spdlog::error("{}", written.error().message);
-  else if (!*written)
-    spdlog::info("{} already exists (written by the user program); leaving it as it is",
-                 ctx.paths.failure_file.string());
-  int code = result.exit_code();
-  spdlog::error("Encountered exit_code {}", code);
-  return code;
+  return finish_job(report::program_failed(std::move(text), result.exit_code()), ctx);
 }
 
 // Everything `train` does, up to its exit code; program_time is set once the program started.

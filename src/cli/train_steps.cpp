@@ -13,7 +13,7 @@
 #include "smrun/base/shell_quote.hpp"
 #include "smrun/pack/pack.hpp"
 #include "smrun/report/failure_report.hpp"
-#include "smrun/report/outcome_files.hpp"
+#include "smrun/report/outcome.hpp"
 #include "smrun/supervise/signals.hpp"
 
 namespace smrun::cli {
@@ -31,35 +31,28 @@ std::string redacted_command(const launch::ProcessPlan& plan, const JobContext& 
   return display_command(argv);
 }
 
+report::OutcomeFiles outcome_files(const config::MlPaths& paths) {
+  return report::OutcomeFiles{paths.failure_file, paths.success_file};
+}
+
+int finish_job(const report::Outcome& outcome, const JobContext& ctx) {
+  const report::OutcomeFiles files = outcome_files(ctx.paths);
+  return report::finish(outcome, &files, ctx.secret_values);
+}
+
 int fail_job(const base::Error& error, const config::MlPaths* paths, const std::string& host,
              const std::vector<std::string>& secrets, std::string_view detail,
              std::optional<int> exit_code) {
-  const std::string text =
-      report::scrub_secrets(report::compose_error_report(error, host, detail), secrets);
-  spdlog::error("Reporting training FAILURE");
-  spdlog::error("{}", report::scrub_secrets(error.message, secrets));
-  if (paths != nullptr) {
-    auto written = report::write_failure_file(paths->failure_file, text);
-    if (!written) spdlog::error("{}", written.error().message);
-  }
-  int code = exit_code.value_or(base::exit_code_for(error.kind));
-  spdlog::error("Encountered exit_code {}", code);
-  return code;
+  const auto outcome = report::smrun_error(error, host, detail, exit_code);
+  if (paths == nullptr) return report::finish(outcome, nullptr, secrets);
+  const report::OutcomeFiles files = outcome_files(*paths);
+  return report::finish(outcome, &files, secrets);
 }
 
 std::optional<int> stop_if_signalled(const JobContext& ctx, std::string_view next_step) {
   int sig = supervise::take_pending_stop_signal();
   if (sig == 0) return std::nullopt;
-  base::Error error(
-      base::ErrorKind::kInternal,
-      fmt::format("received {} before {}; stopping", supervise::signal_name(sig), next_step));
-  const std::string text = report::compose_error_report(error, ctx.hostname);
-  spdlog::error("Reporting training FAILURE");
-  spdlog::error("{}", error.message);
-  if (auto written = report::write_failure_file(ctx.paths.failure_file, "Stopped: " + text);
-      !written)
-    spdlog::error("{}", written.error().message);
-  return base::exit_code_for_signal(sig);
+  return finish_job(report::stopped(sig, next_step, ctx.hostname), ctx);
 }
 
 namespace {
@@ -133,10 +126,7 @@ int pack_and_succeed(const JobContext& ctx) {
       spdlog::warn("received {} while packing the model; finished packing before stopping",
                    supervise::signal_name(sig));
   }
-  if (auto st = report::write_success_file(ctx.paths.success_file); !st)
-    spdlog::error("{}", st.error().message);
-  spdlog::info("Reporting training SUCCESS");
-  return base::kExitSuccess;
+  return finish_job(report::success(), ctx);
 }
 
 }  // namespace smrun::cli
