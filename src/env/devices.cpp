@@ -4,20 +4,16 @@
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
-#include <boost/asio/io_context.hpp>
-#include <boost/process.hpp>
 #include <charconv>
 #include <chrono>
 #include <filesystem>
-#include <future>
 #include <sstream>
 
 #include "smrun/config/py_json.hpp"
+#include "smrun/supervise/capture.hpp"
 
 namespace smrun::env {
 namespace {
-
-namespace bp = boost::process;
 
 // nvidia-smi can hang for minutes on a wedged driver; start-up must stay bounded.
 constexpr auto kToolTimeout = std::chrono::seconds(15);
@@ -38,27 +34,27 @@ std::string resolve_on_path(const EnvSnapshot& env, std::string_view name) {
   return {};
 }
 
-// Runs a tool and returns its stdout if it exits 0 within the time limit.
-std::optional<std::string> capture_tool(const std::string& exe,
+// Runs a tool (the one spawner, supervise/spawn) and returns its stdout if it exits 0 within the
+// time limit.
+std::optional<std::string> capture_tool(const EnvSnapshot& env, const std::string& exe,
                                         const std::vector<std::string>& args) {
-  try {
-    boost::asio::io_context ios;
-    std::future<std::string> out;
-    bp::child child(exe, bp::args(args), bp::std_in<bp::null, bp::std_out> out,
-                    bp::std_err > bp::null, ios);
-    ios.run_for(kToolTimeout);
-    if (out.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
-      spdlog::warn("{} did not finish within {}s; assuming no devices", exe, kToolTimeout.count());
-      child.terminate();
-      return std::nullopt;
-    }
-    child.wait();
-    if (child.exit_code() != 0) return std::nullopt;
-    return out.get();
-  } catch (const std::exception& e) {
-    spdlog::debug("running {} failed: {}", exe, e.what());
+  supervise::ProcessSpec spec;
+  spec.argv.push_back(exe);
+  spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+  for (const auto& [k, v] : env) spec.env.push_back(k + "=" + v);
+  spec.label = exe;
+  auto result = supervise::run_and_capture(
+      spec, std::chrono::duration_cast<std::chrono::milliseconds>(kToolTimeout));
+  if (!result) {
+    spdlog::debug("running {} failed: {}", exe, result.error().message);
     return std::nullopt;
   }
+  if (result->timed_out) {
+    spdlog::warn("{} did not finish within {}s; assuming no devices", exe, kToolTimeout.count());
+    return std::nullopt;
+  }
+  if (result->exit_code != 0) return std::nullopt;
+  return std::move(result->out);
 }
 
 }  // namespace
@@ -129,7 +125,7 @@ base::Expected<DeviceCounts> detect_devices(const EnvSnapshot& env,
   if (gpus->has_value()) {
     counts.gpus = **gpus;
   } else if (auto smi = resolve_on_path(env, "nvidia-smi"); !smi.empty()) {
-    auto out = capture_tool(smi, {"--list-gpus"});
+    auto out = capture_tool(env, smi, {"--list-gpus"});
     counts.gpus = out ? count_gpus_in_nvidia_smi_output(*out) : 0;
   } else {
     counts.gpus = count_gpus_in_proc();
@@ -142,7 +138,7 @@ base::Expected<DeviceCounts> detect_devices(const EnvSnapshot& env,
   } else if (instance_type.find("trn2.48xlarge") != std::string::npos) {
     counts.neurons = 64;  // the reference hard-codes this (neuron-ls under-reports LNC=2 cores)
   } else if (auto ls = resolve_on_path(env, "neuron-ls"); !ls.empty()) {
-    auto out = capture_tool(ls, {"-j"});
+    auto out = capture_tool(env, ls, {"-j"});
     if (out) {
       auto n = count_neuron_cores_in_neuron_ls_json(*out);
       if (!n)

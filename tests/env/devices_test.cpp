@@ -62,6 +62,24 @@ TEST(Devices, BadOverrideNamesTheVariable) {
   }
 }
 
+// Without an override, nvidia-smi on PATH is asked (`--list-gpus`), through the one spawner.
+TEST(Devices, NvidiaSmiOnPathIsRun) {
+  test::TempDir dir;
+  test::write_file(dir / "nvidia-smi",
+                   "#!/bin/sh\n"
+                   "[ \"$1\" = --list-gpus ] || exit 2\n"
+                   "echo 'GPU 0: NVIDIA A10G (UUID: GPU-a)'\n"
+                   "echo 'GPU 1: NVIDIA A10G (UUID: GPU-b)'\n"
+                   "echo 'GPU 2: NVIDIA A10G (UUID: GPU-c)'\n",
+                   /*executable=*/true);
+  EnvSnapshot env{{"SMRUN_NUM_CPUS", "1"},
+                  {"SMRUN_NUM_NEURONS", "0"},
+                  {"PATH", dir.path().string() + ":/usr/bin:/bin"}};
+  auto d = detect_devices(env, "ml.g5.12xlarge");
+  ASSERT_TRUE(d.has_value()) << d.error().message;
+  EXPECT_EQ(d->gpus, 3);
+}
+
 TEST(Devices, IsOnPathFindsExecutablesOnly) {
   test::TempDir dir;
   test::write_file(dir / "tool", "#!/bin/sh\n", /*executable=*/true);
