@@ -16,6 +16,7 @@
 #include "smrun/base/exit_code.hpp"
 #include "smrun/base/printable.hpp"
 #include "smrun/base/secrets.hpp"
+#include "smrun/base/sys_error.hpp"
 #include "smrun/cli/commands.hpp"
 #include "smrun/cli/distributed_run.hpp"
 #include "smrun/cli/help.hpp"
@@ -59,7 +60,7 @@ base::Status ensure_writable_directories(const config::MlPaths& paths) {
       return base::fail(base::ErrorKind::kInternal,
                         fmt::format("cannot write to {}: {}; the program was not started, since "
                                     "its model and outcome could not be saved",
-                                    dir.string(), std::strerror(errno)));
+                                    dir.string(), base::errno_text(errno)));
     ::close(fd);
     ::unlink(probe.c_str());
   }

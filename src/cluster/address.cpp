@@ -1,4 +1,5 @@
 #include "smrun/cluster/address.hpp"
+#include "smrun/base/sys_error.hpp"
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -28,7 +29,7 @@ base::Expected<ResolvedAddress> lookup(const std::string& name, std::uint16_t po
   std::string service = std::to_string(port);
   int rc = ::getaddrinfo(name.c_str(), service.c_str(), &hints, &list);
   if (rc != 0) {
-    std::string reason = rc == EAI_SYSTEM ? std::strerror(errno) : ::gai_strerror(rc);
+    std::string reason = rc == EAI_SYSTEM ? base::errno_text(errno) : ::gai_strerror(rc);
     return base::fail(base::ErrorKind::kCluster, reason);
   }
   if (list == nullptr) return base::fail(base::ErrorKind::kCluster, "no address");

@@ -12,6 +12,8 @@
 
 #include <fmt/format.h>
 
+#include "smrun/base/sys_error.hpp"
+
 namespace smrun::cluster {
 namespace {
 
@@ -35,7 +37,7 @@ std::string numeric_address(const sockaddr_storage& storage) {
 }  // namespace
 
 std::string errno_text(int err) {
-  std::string text = std::strerror(err);
+  std::string text = base::errno_text(err);
   if (!text.empty()) text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
   return text;
 }

@@ -1,4 +1,5 @@
 #include "smrun/code/entry_point.hpp"
+#include "smrun/base/sys_error.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -39,7 +40,7 @@ base::Expected<std::string> read_head(const fs::path& path) {
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return base::fail(base::ErrorKind::kCode, fmt::format("cannot read entry point {}: {}",
-                                                          path.string(), std::strerror(errno)));
+                                                          path.string(), base::errno_text(errno)));
   std::array<char, 4096> buffer{};
   ssize_t got = 0;
   do {
@@ -50,7 +51,7 @@ base::Expected<std::string> read_head(const fs::path& path) {
   if (got < 0)
     return base::fail(
         base::ErrorKind::kCode,
-        fmt::format("cannot read entry point {}: {}", path.string(), std::strerror(read_errno)));
+        fmt::format("cannot read entry point {}: {}", path.string(), base::errno_text(read_errno)));
   return std::string(buffer.data(), static_cast<std::size_t>(got));
 }
 
@@ -85,7 +86,7 @@ base::Status make_executable(const fs::path& path, mode_t mode) {
   if (chmod(path.c_str(), wanted & 07777) != 0)
     return base::fail(base::ErrorKind::kCode,
                       fmt::format("cannot make entry point {} executable: {}", path.string(),
-                                  std::strerror(errno)));
+                                  base::errno_text(errno)));
   spdlog::info("entry point {} was not executable; mode changed from {:04o} to {:04o}",
                path.string(), mode & 07777, wanted & 07777);
   return {};

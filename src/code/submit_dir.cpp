@@ -1,4 +1,5 @@
 #include "smrun/code/submit_dir.hpp"
+#include "smrun/base/sys_error.hpp"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -136,7 +137,7 @@ class ScratchDir {
     std::string pattern = (base / "smrun-code-XXXXXX").string();
     if (::mkdtemp(pattern.data()) == nullptr)
       return code_error(fmt::format("cannot create a download directory under {}: {}",
-                                    base.string(), std::strerror(errno)));
+                                    base.string(), base::errno_text(errno)));
     return ScratchDir(fs::path(pattern));
   }
   ScratchDir(ScratchDir&& other) noexcept : m_path(std::exchange(other.m_path, {})) {}

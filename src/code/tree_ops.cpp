@@ -1,4 +1,5 @@
 #include "smrun/code/tree_ops.hpp"
+#include "smrun/base/sys_error.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -41,14 +42,15 @@ base::Status copy_directory(const fs::path& from, const fs::path& to, const stru
   if (ec) return copy_failure(from, ec.message());
   // Mode and times last: a read-only directory must still receive its children, and adding
   // children would bump the mtime we are about to restore.
-  if (chmod(to.c_str(), st.st_mode & 07777) != 0) return copy_failure(from, std::strerror(errno));
+  if (chmod(to.c_str(), st.st_mode & 07777) != 0)
+    return copy_failure(from, base::errno_text(errno));
   copy_times(st, to);
   return {};
 }
 
 base::Status copy_entry(const fs::path& from, const fs::path& to) {
   struct stat st {};
-  if (lstat(from.c_str(), &st) != 0) return copy_failure(from, std::strerror(errno));
+  if (lstat(from.c_str(), &st) != 0) return copy_failure(from, base::errno_text(errno));
   std::error_code ec;
   switch (st.st_mode & S_IFMT) {
     case S_IFDIR:
@@ -87,7 +89,7 @@ base::Status copy_tree_contents(const fs::path& from, const fs::path& to) {
 
 base::Status copy_file_into(const fs::path& file, const fs::path& dir) {
   struct stat st {};
-  if (stat(file.c_str(), &st) != 0) return copy_failure(file, std::strerror(errno));
+  if (stat(file.c_str(), &st) != 0) return copy_failure(file, base::errno_text(errno));
   if (!S_ISREG(st.st_mode)) return copy_failure(file, "not a regular file or directory");
   const fs::path to = dir / file.filename();
   std::error_code ec;

@@ -1,4 +1,5 @@
 #include "smrun/config/job_config.hpp"
+#include "smrun/base/sys_error.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -65,7 +66,7 @@ base::Expected<std::optional<PyValue>> read_json_file(const std::filesystem::pat
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) return std::optional<PyValue>();
-    return fail(ErrorKind::kConfig, label + ": cannot open: " + std::strerror(errno));
+    return fail(ErrorKind::kConfig, label + ": cannot open: " + base::errno_text(errno));
   }
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -86,7 +87,7 @@ base::Expected<std::optional<PyValue>> read_json_file(const std::filesystem::pat
     if (n < 0) {
       int err = errno;
       ::close(fd);
-      return fail(ErrorKind::kConfig, label + ": read failed: " + std::strerror(err));
+      return fail(ErrorKind::kConfig, label + ": read failed: " + base::errno_text(err));
     }
     if (n == 0) break;
     got += static_cast<std::size_t>(n);

@@ -1,4 +1,5 @@
 #include "smrun/pack/atomic_file.hpp"
+#include "smrun/base/sys_error.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -14,14 +15,10 @@ namespace smrun::pack {
 
 namespace {
 
-std::string errno_text(int err) {
-  return std::generic_category().message(err);
-}
-
 base::Unexpected<base::Error> os_failure(const std::string& what, const std::filesystem::path& p,
                                          int err) {
   return base::fail(base::ErrorKind::kPack,
-                    fmt::format("cannot {} {}: {}", what, p.string(), errno_text(err)));
+                    fmt::format("cannot {} {}: {}", what, p.string(), base::errno_text(err)));
 }
 
 // Six random characters: mkstemp would do, but it creates mode 0600 and fixing that needs the

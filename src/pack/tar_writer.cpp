@@ -1,4 +1,5 @@
 #include "smrun/pack/tar_writer.hpp"
+#include "smrun/base/sys_error.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -20,10 +21,6 @@ namespace {
 // Large reads: fewer syscalls and archive_write_data calls. 1 MiB is past the point where the
 // per-call cost stops mattering next to compression.
 constexpr std::size_t kReadSize = std::size_t{1} << 20;
-
-std::string errno_text(int err) {
-  return std::generic_category().message(err);
-}
 
 // libarchive converts names from the current locale's charset to UTF-8 for pax headers. Under the
 // "C" locale (smrun never calls setlocale) any non-ASCII name fails that conversion and is stored
@@ -159,7 +156,7 @@ base::Status TarWriter::add_file(const std::string& name, const struct stat& inf
   int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0)
     return base::fail(base::ErrorKind::kPack,
-                      fmt::format("cannot read {}: {}", path.string(), errno_text(errno)));
+                      fmt::format("cannot read {}: {}", path.string(), base::errno_text(errno)));
   struct FdCloser {
     int fd;
     ~FdCloser() { ::close(fd); }
@@ -179,7 +176,7 @@ base::Status TarWriter::add_file(const std::string& name, const struct stat& inf
     if (n < 0) {
       if (errno == EINTR) continue;
       return base::fail(base::ErrorKind::kPack,
-                        fmt::format("cannot read {}: {}", path.string(), errno_text(errno)));
+                        fmt::format("cannot read {}: {}", path.string(), base::errno_text(errno)));
     }
     if (n == 0)
       return base::fail(base::ErrorKind::kPack,

@@ -1,4 +1,5 @@
 #include "smrun/pack/tree_listing.hpp"
+#include "smrun/base/sys_error.hpp"
 
 #include <dirent.h>
 
@@ -12,13 +13,9 @@ namespace smrun::pack {
 
 namespace {
 
-std::string errno_text(int err) {
-  return std::generic_category().message(err);
-}
-
 base::Unexpected<base::Error> read_failure(const std::filesystem::path& p, int err) {
   return base::fail(base::ErrorKind::kPack,
-                    fmt::format("cannot read {}: {}", p.string(), errno_text(err)));
+                    fmt::format("cannot read {}: {}", p.string(), base::errno_text(err)));
 }
 
 // Names in one directory, sorted byte-wise (std::string compares as unsigned char), so the order

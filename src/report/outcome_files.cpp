@@ -1,4 +1,5 @@
 #include "smrun/report/outcome_files.hpp"
+#include "smrun/base/sys_error.hpp"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -19,7 +20,7 @@ base::Status write_all(int fd, const std::string& text, const std::filesystem::p
     if (n < 0 && errno == EINTR) continue;
     if (n < 0)
       return base::fail(base::ErrorKind::kInternal,
-                        "cannot write " + path.string() + ": " + std::strerror(errno));
+                        "cannot write " + path.string() + ": " + base::errno_text(errno));
     done += static_cast<std::size_t>(n);
   }
   return {};
@@ -36,7 +37,7 @@ base::Expected<bool> write_failure_file(const std::filesystem::path& path,
   if (fd < 0) {
     if (errno == EEXIST) return false;
     return base::fail(base::ErrorKind::kInternal,
-                      "cannot create " + path.string() + ": " + std::strerror(errno));
+                      "cannot create " + path.string() + ": " + base::errno_text(errno));
   }
   auto st = write_all(fd, text, path);
   ::close(fd);
@@ -53,7 +54,7 @@ set_aside_previous_outcomes(const std::filesystem::path& output_dir) {
     if (::lstat(from.c_str(), &st) != 0) {
       if (errno == ENOENT || errno == ENOTDIR) continue;
       return base::fail(base::ErrorKind::kInternal,
-                        "cannot check " + from.string() + ": " + std::strerror(errno));
+                        "cannot check " + from.string() + ": " + base::errno_text(errno));
     }
     bool done = false;
     for (int n = 1; n <= 1000 && !done; ++n) {
@@ -66,7 +67,7 @@ set_aside_previous_outcomes(const std::filesystem::path& output_dir) {
       } else if (errno != EEXIST) {
         return base::fail(base::ErrorKind::kInternal, "cannot move " + from.string() +
                                                           " aside to " + to.string() + ": " +
-                                                          std::strerror(errno));
+                                                          base::errno_text(errno));
       }
     }
     if (!done)
@@ -83,7 +84,7 @@ base::Status write_success_file(const std::filesystem::path& path) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0)
     return base::fail(base::ErrorKind::kInternal,
-                      "cannot create " + path.string() + ": " + std::strerror(errno));
+                      "cannot create " + path.string() + ": " + base::errno_text(errno));
   ::close(fd);
   return {};
 }

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "credential_sources.hpp"
+#include "smrun/base/sys_error.hpp"
 #include "smrun/s3/credentials.hpp"
 #include "smrun/s3/http.hpp"
 
@@ -147,7 +148,7 @@ base::Expected<std::optional<std::string>> container_authorization(const EnvLook
     if (in) text << in.rdbuf();
     if (!in || in.bad())
       return fail(ErrorKind::kConfig, fmt::format("{} {}: cannot read the file: {}", kTokenFileVar,
-                                                  *path, std::strerror(errno)));
+                                                  *path, base::errno_text(errno)));
     token = trim(text.str());
   } else if (auto value = env(kTokenVar)) {
     token = trim(*value);

@@ -1,4 +1,5 @@
 #include "smrun/s3/file_snapshot.hpp"
+#include "smrun/base/sys_error.hpp"
 
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -29,10 +30,6 @@ FileFingerprint fingerprint(const struct stat& st) {
   f.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
   f.ctime_ns = static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec;
   return f;
-}
-
-std::string errno_text(int err) {
-  return std::error_code(err, std::generic_category()).message();
 }
 
 bool reflink(int in, int out) {
@@ -93,7 +90,7 @@ base::Expected<std::optional<Snapshot>> take_snapshot(const fs::path& source,
     fs::remove(staged, ignored);
     return base::fail(base::ErrorKind::kInternal,
                       fmt::format("cannot copy {} to {} for its upload: {}: {}", source.string(),
-                                  staged.string(), what, errno_text(err)));
+                                  staged.string(), what, base::errno_text(err)));
   };
   for (int attempt = 1;; ++attempt) {
     // O_NONBLOCK: a FIFO put in the file's place meanwhile must not block the open.

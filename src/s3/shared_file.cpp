@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "credential_sources.hpp"
+#include "smrun/base/sys_error.hpp"
 #include "smrun/s3/credentials.hpp"
 
 namespace smrun::s3 {
@@ -179,7 +180,7 @@ base::Expected<LoadedFile> load(const EnvLookup& env, const char* variable, cons
   if (in) text << in.rdbuf();
   if (!in || in.bad())
     return fail(ErrorKind::kConfig,
-                fmt::format("{}: cannot read it: {}", out.label, std::strerror(errno)));
+                fmt::format("{}: cannot read it: {}", out.label, base::errno_text(errno)));
   auto parsed = parse_shared_file(text.str(), out.path.string());
   if (!parsed) return base::Unexpected(parsed.error());
   out.file = std::move(*parsed);

@@ -1,4 +1,5 @@
 #include "smrun/s3/transfer.hpp"
+#include "smrun/base/sys_error.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -103,8 +104,8 @@ BodySink file_sink(int fd, std::uint64_t offset, const fs::path& dest, ProgressL
       const ssize_t n = ::pwrite(fd, chunk.data(), chunk.size(), static_cast<off_t>(offset));
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0)
-        return base::fail(base::ErrorKind::kCode,
-                          fmt::format("cannot write {}: {}", dest.string(), std::strerror(errno)));
+        return base::fail(base::ErrorKind::kCode, fmt::format("cannot write {}: {}", dest.string(),
+                                                              base::errno_text(errno)));
       offset += static_cast<std::uint64_t>(n);
       progress.add(static_cast<std::uint64_t>(n));
       chunk.remove_prefix(static_cast<std::size_t>(n));
@@ -175,7 +176,7 @@ base::Expected<TransferStats, S3Failure> download_file(const std::shared_ptr<S3C
   if (!fd.valid())
     return base::Unexpected(
         local_failure(fmt::format("download of {} failed: cannot create {}: {}", url.str(),
-                                  dest.string(), std::strerror(errno))));
+                                  dest.string(), base::errno_text(errno))));
   auto remove_partial = [&] {
     std::error_code ec;
     fs::remove(dest, ec);
@@ -204,7 +205,7 @@ base::Expected<TransferStats, S3Failure> download_file(const std::shared_ptr<S3C
       remove_partial();
       return base::Unexpected(local_failure(
           fmt::format("download of {} failed: cannot size {} to {} bytes: {}", url.str(),
-                      dest.string(), head->object_size, std::strerror(errno))));
+                      dest.string(), head->object_size, base::errno_text(errno))));
     }
     ClientPerWorker clients(context, settings.concurrency);
     auto failure = run_parallel(ranges.size(), settings.concurrency,
@@ -242,7 +243,7 @@ base::Expected<TransferStats, S3Failure> upload_file(const std::shared_ptr<S3Con
   struct stat st {};
   if (!fd.valid() || ::fstat(fd.get(), &st) != 0)
     return base::Unexpected(local_failure(fmt::format(
-        "upload of {} to {} failed: {}", source.string(), url.str(), std::strerror(errno))));
+        "upload of {} to {} failed: {}", source.string(), url.str(), base::errno_text(errno))));
   const auto size = static_cast<std::uint64_t>(st.st_size);
   auto read_range = [&](std::uint64_t offset,
                         std::uint64_t length) -> base::Expected<std::string, S3Failure> {
@@ -255,7 +256,7 @@ base::Expected<TransferStats, S3Failure> upload_file(const std::shared_ptr<S3Con
       if (n <= 0)
         return base::Unexpected(local_failure(fmt::format(
             "upload of {} to {} failed: {} shrank or cannot be read ({})", source.string(),
-            url.str(), source.string(), n == 0 ? "end of file" : std::strerror(errno))));
+            url.str(), source.string(), n == 0 ? "end of file" : base::errno_text(errno))));
       done += static_cast<std::uint64_t>(n);
     }
     return data;

@@ -1,4 +1,5 @@
 #include "smrun/s3/tree_watcher.hpp"
+#include "smrun/base/sys_error.hpp"
 
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -25,10 +26,6 @@ namespace {
 // temporary file written and deleted while open is nobody's output).
 constexpr std::uint32_t kWatchMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE |
                                      IN_ONLYDIR | IN_DONT_FOLLOW | IN_EXCL_UNLINK;
-
-std::string errno_text(int err) {
-  return std::error_code(err, std::generic_category()).message();
-}
 
 bool excluded_name(const std::vector<std::string>& excluded, const std::string& rel) {
   for (const auto& name : excluded)
@@ -82,19 +79,20 @@ base::Expected<std::unique_ptr<TreeWatcher>> TreeWatcher::open(fs::path root,
   if (!inotify.valid())
     return base::fail(
         base::ErrorKind::kInternal,
-        fmt::format("cannot watch {}: inotify_init1: {}{}", root.string(), errno_text(errno),
+        fmt::format("cannot watch {}: inotify_init1: {}{}", root.string(), base::errno_text(errno),
                     errno == EMFILE ? " (fs.inotify.max_user_instances reached)" : ""));
   base::UniqueFd wakeup(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
   if (!wakeup.valid())
-    return base::fail(base::ErrorKind::kInternal, fmt::format("cannot watch {}: eventfd: {}",
-                                                              root.string(), errno_text(errno)));
+    return base::fail(
+        base::ErrorKind::kInternal,
+        fmt::format("cannot watch {}: eventfd: {}", root.string(), base::errno_text(errno)));
   std::unique_ptr<TreeWatcher> watcher(
       new TreeWatcher(std::move(root), std::move(options), std::move(inotify), std::move(wakeup)));
   const int wd = ::inotify_add_watch(watcher->m_inotify.get(), watcher->m_root.c_str(), kWatchMask);
   if (wd < 0)
     return base::fail(
         base::ErrorKind::kInternal,
-        fmt::format("cannot watch {}: {}", watcher->m_root.string(), errno_text(errno)));
+        fmt::format("cannot watch {}: {}", watcher->m_root.string(), base::errno_text(errno)));
   watcher->m_dirs[wd] = "";
   watcher->add_tree("", nullptr);
   return watcher;
@@ -134,7 +132,7 @@ bool TreeWatcher::add_watch(const std::string& rel) {
     m_limit_logged = true;
     return true;
   }
-  spdlog::warn("cannot watch {}: {}", path.string(), errno_text(err));
+  spdlog::warn("cannot watch {}: {}", path.string(), base::errno_text(err));
   return true;
 }
 

@@ -1,4 +1,5 @@
 #include "smrun/supervise/output_relay.hpp"
+#include "smrun/base/sys_error.hpp"
 
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
@@ -17,10 +18,6 @@ constexpr std::size_t kReadChunk = 64 * 1024;
 // drain_worker() reads at most this much per stream: a descendant that keeps the pipe open and
 // keeps writing must not hold the loop.
 constexpr std::size_t kDrainLimit = 1024 * 1024;
-
-std::string os_message(int error_number) {
-  return std::generic_category().message(error_number);
-}
 
 }  // namespace
 
@@ -44,8 +41,9 @@ base::Expected<std::vector<UniqueFd>> open_worker_logs(const std::filesystem::pa
     const std::filesystem::path path = worker_log_path(log_dir, label);
     UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
     if (!fd.valid())
-      return base::fail(base::ErrorKind::kConfig, "worker log file '" + path.string() +
-                                                      "': cannot open it: " + os_message(errno));
+      return base::fail(
+          base::ErrorKind::kConfig,
+          "worker log file '" + path.string() + "': cannot open it: " + base::errno_text(errno));
     files.push_back(std::move(fd));
   }
   return files;
@@ -119,7 +117,7 @@ bool OutputRelay::read_once(WorkerStreams& worker, Stream& stream) {
   if (n < 0 && errno == EAGAIN) return false;
   if (n < 0)
     spdlog::warn("reading {} of {}: {}", stream.is_stderr ? "stderr" : "stdout", worker.label,
-                 os_message(errno));
+                 base::errno_text(errno));
   close_stream(stream);  // EOF: every writer (worker and its descendants) is gone
   return false;
 }
@@ -155,7 +153,7 @@ void OutputRelay::write_log(WorkerStreams& worker, std::string_view data) {
       continue;
     } else {
       spdlog::warn("writing the log file of {}: {}; not logging it any more", worker.label,
-                   os_message(n < 0 ? errno : ENOSPC));
+                   base::errno_text(n < 0 ? errno : ENOSPC));
       worker.log_file.reset();
     }
   }

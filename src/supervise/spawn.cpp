@@ -1,4 +1,5 @@
 #include "smrun/supervise/spawn.hpp"
+#include "smrun/base/sys_error.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -122,14 +123,10 @@ void mark_inherited_fds_cloexec() noexcept {
   fail_in_child(plan, ChildStep::kExec, saw_eacces ? EACCES : ENOENT);
 }
 
-std::string os_message(int error_number) {
-  return std::generic_category().message(error_number);
-}
-
 std::string failure_message(const ProcessSpec& spec, const ChildReport& report,
                             const std::string& path) {
   const std::string& program = spec.argv.front();
-  const std::string reason = os_message(report.error_number);
+  const std::string reason = base::errno_text(report.error_number);
   switch (report.step) {
     case ChildStep::kExec:
       if (report.error_number == ENOENT && program.find('/') == std::string::npos)
@@ -177,8 +174,8 @@ std::optional<ChildReport> read_report(int fd) {
 base::Status make_pipe(UniqueFd& read_end, UniqueFd& write_end, const char* what) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0)
-    return base::fail(base::ErrorKind::kInternal,
-                      std::string("cannot create the ") + what + " pipe: " + os_message(errno));
+    return base::fail(base::ErrorKind::kInternal, std::string("cannot create the ") + what +
+                                                      " pipe: " + base::errno_text(errno));
   read_end.reset(fds[0]);
   write_end.reset(fds[1]);
   return {};
@@ -206,14 +203,14 @@ base::Expected<SpawnedProcess> spawn_process(const ProcessSpec& spec, const Spaw
       return base::Unexpected(std::move(s).error());
     if (fcntl(stdout_read.get(), F_SETFL, O_NONBLOCK) != 0)
       return base::fail(base::ErrorKind::kInternal,
-                        "cannot make the stdout pipe non-blocking: " + os_message(errno));
+                        "cannot make the stdout pipe non-blocking: " + base::errno_text(errno));
   }
   if (auto s = make_pipe(report_read, report_write, "exec status"); !s)
     return base::Unexpected(std::move(s).error());
   // The relay end must never block the supervisor loop.
   if (fcntl(stderr_read.get(), F_SETFL, O_NONBLOCK) != 0)
     return base::fail(base::ErrorKind::kInternal,
-                      "cannot make the stderr pipe non-blocking: " + os_message(errno));
+                      "cannot make the stderr pipe non-blocking: " + base::errno_text(errno));
 
   ChildPlan plan;
   for (auto& arg : argv) plan.argv.push_back(arg.data());
@@ -231,7 +228,7 @@ base::Expected<SpawnedProcess> spawn_process(const ProcessSpec& spec, const Spaw
   pid_t pid = fork();
   if (pid < 0)
     return base::fail(base::ErrorKind::kInternal,
-                      "cannot fork to start '" + spec.label + "': " + os_message(errno));
+                      "cannot fork to start '" + spec.label + "': " + base::errno_text(errno));
   if (pid == 0) run_child(plan);
 
   // Our copies of the write ends must go, or we would never see EOF on either pipe.

@@ -1,4 +1,5 @@
 #include "smrun/supervise/supervisor.hpp"
+#include "smrun/base/sys_error.hpp"
 
 #include <poll.h>
 #include <signal.h>
@@ -40,10 +41,6 @@ constexpr auto kLeftoverRescan = std::chrono::milliseconds(50);
 // output to a stdout/stderr whose reader has stalled (and to wait for a pipe still held open
 // by something that is not our child) before dropping it.
 constexpr auto kOutputDrainWait = std::chrono::seconds(5);
-
-std::string os_message(int error_number) {
-  return std::generic_category().message(error_number);
-}
 
 struct Worker {
   pid_t pid = -1;  // leader and process group id
@@ -188,7 +185,7 @@ base::Status Supervision::loop() {
     if (ready < 0) {
       if (errno == EINTR) continue;
       return base::fail(base::ErrorKind::kInternal,
-                        "poll in the supervisor loop: " + os_message(errno));
+                        "poll in the supervisor loop: " + base::errno_text(errno));
     }
     // Output first: what a worker wrote before dying is relayed before its exit is logged.
     m_relay.handle(fds);
@@ -361,7 +358,7 @@ bool Supervision::signal_group(Worker& worker, int signo) {
     worker.group_gone = true;
   else
     spdlog::warn("cannot send {} to {} (pgid {}): {}", signal_name(signo), worker.result.label,
-                 worker.pid, os_message(errno));
+                 worker.pid, base::errno_text(errno));
   return false;
 }
 
@@ -499,7 +496,7 @@ base::Expected<RunResult> run_supervised(const std::vector<ProcessSpec>& specs,
   sigset_t set = supervised_signals();
   UniqueFd signal_fd(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
   if (!signal_fd.valid())
-    return base::fail(base::ErrorKind::kInternal, "signalfd: " + os_message(errno));
+    return base::fail(base::ErrorKind::kInternal, "signalfd: " + base::errno_text(errno));
 
   std::vector<UniqueFd> log_files;
   if (options.log_dir) {
