@@ -94,6 +94,16 @@ base::Status pack_model(const JobContext& ctx, const fs::path& archive) {
   spdlog::info("Packing {} into {}", ctx.paths.model.string(), archive.string());
   pack::PackOptions options;
   options.level = ctx.settings.pack_level;
+  // A multi-GB model takes a while: say how far it got every 10 s.
+  options.on_progress = [](const pack::PackProgress& p) {
+    spdlog::info("Packing: {:.0f} of {:.0f} MiB ({:.0f}%) after {:.0f} s",
+                 static_cast<double>(p.bytes_done) / (1 << 20),
+                 static_cast<double>(p.bytes_total) / (1 << 20),
+                 p.bytes_total == 0 ? 100.0
+                                    : 100.0 * static_cast<double>(p.bytes_done) /
+                                          static_cast<double>(p.bytes_total),
+                 std::chrono::duration<double>(p.elapsed).count());
+  };
   auto t0 = std::chrono::steady_clock::now();
   auto packed = pack::pack_directory(ctx.paths.model, archive, options);
   if (!packed) return base::Unexpected(packed.error());

@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <chrono>
 #include <system_error>
 #include <thread>
 
@@ -94,8 +96,28 @@ base::Expected<PackResult> pack_directory(const fs::path& dir, const fs::path& o
       options.block_size};
   ParallelGzipWriter gz(
       gzip, [&file](std::span<const std::uint8_t> bytes) { return file->write(bytes); });
-  auto tar =
-      TarWriter::open([&gz](std::span<const std::uint8_t> bytes) { return gz.write(bytes); });
+  PackProgress progress;
+  for (const TreeEntry& e : listing->entries) {
+    progress.bytes_total += 512;  // header
+    if (e.kind == EntryKind::kFile)
+      progress.bytes_total += (static_cast<std::uint64_t>(e.info.st_size) + 511) / 512 * 512;
+  }
+  const auto started = std::chrono::steady_clock::now();
+  auto next_report = started + options.progress_interval;
+  auto tar = TarWriter::open([&](std::span<const std::uint8_t> bytes) {
+    progress.bytes_done += bytes.size();
+    if (options.on_progress) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= next_report) {
+        next_report = now + options.progress_interval;
+        progress.elapsed = now - started;
+        PackProgress shown = progress;
+        shown.bytes_done = std::min(shown.bytes_done, shown.bytes_total);
+        options.on_progress(shown);
+      }
+    }
+    return gz.write(bytes);
+  });
   if (!tar) return base::Unexpected<base::Error>(std::move(tar).error());
 
   if (base::Status s = write_entries(*listing, **tar, result); !s)

@@ -74,6 +74,35 @@ PackOptions small_blocks(unsigned threads = 2) {
   return o;
 }
 
+// Progress reports: the expected total (a 512-byte header per entry, contents padded to 512),
+// bytes that only grow and never pass it; none at all for a pack shorter than the interval.
+TEST(PackDirectory, ProgressCountsTowardsTheExpectedTotal) {
+  test::TempDir tmp;
+  test::write_file(tmp / "model" / "a.bin", std::string(3 << 20, 'a'));
+  test::write_file(tmp / "model" / "sub" / "b.txt", std::string(1000, 'b'));
+  std::vector<PackProgress> seen;
+  PackOptions options;
+  options.progress_interval = std::chrono::milliseconds(0);
+  options.on_progress = [&](const PackProgress& p) { seen.push_back(p); };
+  auto r = pack_directory(tmp / "model", tmp / "m.tar.gz", options);
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  ASSERT_GE(seen.size(), 2u);
+  const std::uint64_t total = 3 * 512 + (3u << 20) + 1024;  // a.bin, sub/, sub/b.txt
+  std::uint64_t last = 0;
+  for (const auto& p : seen) {
+    EXPECT_EQ(p.bytes_total, total);
+    EXPECT_GE(p.bytes_done, last);
+    EXPECT_LE(p.bytes_done, total);
+    last = p.bytes_done;
+  }
+  EXPECT_GE(last, 3u << 20);
+
+  seen.clear();
+  options.progress_interval = std::chrono::hours(1);
+  ASSERT_TRUE(pack_directory(tmp / "model", tmp / "m2.tar.gz", options).has_value());
+  EXPECT_TRUE(seen.empty());
+}
+
 TEST(PackDirectory, GnuTarListsEntriesInSortedOrderWithRelativeNames) {
   test::TempDir tmp;
   make_model(tmp / "model");

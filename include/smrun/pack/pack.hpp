@@ -11,9 +11,11 @@
 // gzip, GNU tar and Python's tarfile read as one stream). OUT is replaced atomically: it either
 // keeps its old content or holds the complete new archive.
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -23,10 +25,22 @@ namespace smrun::pack {
 
 inline constexpr std::size_t kDefaultBlockSize = std::size_t{2} << 20;  // tuned by bench/
 
+// Where a pack stands: tar stream bytes written so far against the expected total (file
+// contents plus a header per entry and padding; an estimate, done <= total until the end).
+struct PackProgress {
+  std::uint64_t bytes_done = 0;
+  std::uint64_t bytes_total = 0;
+  std::chrono::steady_clock::duration elapsed{};
+};
+
 struct PackOptions {
   int level = 6;                               // libdeflate level, 0..12
   unsigned threads = 0;                        // compression threads; 0 = all cores
   std::size_t block_size = kDefaultBlockSize;  // uncompressed bytes per gzip member
+  // Called from the packing thread every progress_interval while a pack runs (never for a pack
+  // shorter than that), e.g. to log progress of a multi-GB model.
+  std::function<void(const PackProgress&)> on_progress;
+  std::chrono::milliseconds progress_interval{10'000};
 };
 
 struct PackResult {
