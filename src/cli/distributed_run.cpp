@@ -8,7 +8,7 @@
 #include <charconv>
 #include <filesystem>
 #include <fstream>
-#include <nlohmann/json.hpp>
+#include <iterator>
 
 #include "smrun/base/exit_code.hpp"
 #include "smrun/cli/channel_hooks.hpp"
@@ -17,6 +17,7 @@
 #include "smrun/cli/train_steps.hpp"
 #include "smrun/cluster/address.hpp"
 #include "smrun/cluster/port_probe.hpp"
+#include "smrun/config/py_json.hpp"
 #include "smrun/launch/distributed_plan.hpp"
 #include "smrun/launch/mpi_plan.hpp"
 #include "smrun/report/failure_report.hpp"
@@ -47,20 +48,23 @@ struct ErrorFileInfo {
 };
 std::optional<ErrorFileInfo> read_error_file(const fs::path& path) {
   if (path.empty()) return std::nullopt;
-  std::ifstream in(path);
+  std::ifstream in(path, std::ios::binary);
   if (!in) return std::nullopt;
-  auto doc = nlohmann::json::parse(in, nullptr, false);
-  if (doc.is_discarded() || !doc.contains("message")) return std::nullopt;
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto doc = config::parse_py_json(text);
+  if (!doc || !doc->is_dict()) return std::nullopt;
+  const config::PyValue* m = doc->find("message");
+  if (m == nullptr) return std::nullopt;
   ErrorFileInfo info;
-  const auto& m = doc["message"];
-  if (m.is_string()) {
-    info.message = m.get<std::string>();
-  } else if (m.is_object()) {
-    if (m.contains("message") && m["message"].is_string())
-      info.message = m["message"].get<std::string>();
-    if (m.contains("extraInfo") && m["extraInfo"].is_object() &&
-        m["extraInfo"].contains("py_callstack") && m["extraInfo"]["py_callstack"].is_string())
-      info.callstack = m["extraInfo"]["py_callstack"].get<std::string>();
+  if (m->is_str()) {
+    info.message = m->as_str();
+  } else if (m->is_dict()) {
+    if (const config::PyValue* inner = m->find("message"); inner != nullptr && inner->is_str())
+      info.message = inner->as_str();
+    if (const config::PyValue* extra = m->find("extraInfo"); extra != nullptr && extra->is_dict())
+      if (const config::PyValue* stack = extra->find("py_callstack");
+          stack != nullptr && stack->is_str())
+        info.callstack = stack->as_str();
   }
   if (info.message.empty()) return std::nullopt;
   return info;

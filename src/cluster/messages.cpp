@@ -1,4 +1,5 @@
 #include "smrun/cluster/messages.hpp"
+#include "messages_json.hpp"
 
 #include <chrono>
 

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "handshake.hpp"
+#include "messages_json.hpp"
 #include "smrun/base/exit_code.hpp"
 
 namespace smrun::cluster {

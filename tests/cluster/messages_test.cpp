@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "messages_json.hpp"  // private to the cluster area (src/cluster)
 #include "smrun/base/exit_code.hpp"
 #include "smrun/cluster/address.hpp"
 #include "smrun/cluster/cluster_config.hpp"

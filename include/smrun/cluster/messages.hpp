@@ -8,8 +8,6 @@
 #include <optional>
 #include <string>
 
-#include <nlohmann/json.hpp>
-
 #include "smrun/base/expected.hpp"
 
 namespace smrun::cluster {
@@ -62,10 +60,6 @@ std::string describe(const FailureRecord& failure);
 
 std::int64_t unix_ms_now();
 
-nlohmann::json to_json(const FailureRecord& failure);
-nlohmann::json to_json(const JobVerdict& verdict);
-// Errors are kCluster and name the offending field.
-base::Expected<FailureRecord> failure_from_json(const nlohmann::json& json);
-base::Expected<JobVerdict> verdict_from_json(const nlohmann::json& json);
+// The JSON form lives in src/cluster/messages_json.hpp: nlohmann/json stays inside this area.
 
 }  // namespace smrun::cluster
