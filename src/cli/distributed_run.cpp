@@ -29,18 +29,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// "algo-2:5" -> 5; labels without a numeric rank (torchrun, mpirun) -> nullopt.
-std::optional<int> rank_of(const std::string& label) {
-  auto colon = label.rfind(':');
-  if (colon == std::string::npos) return std::nullopt;
-  int rank = 0;
-  const char* b = label.data() + colon + 1;
-  const char* e = label.data() + label.size();
-  auto [ptr, ec] = std::from_chars(b, e, rank);
-  if (ec != std::errc() || ptr != e) return std::nullopt;
-  return rank;
-}
-
 // The message a torchelastic @record error file carries ("ValueError: bad lr"), if any.
 struct ErrorFileInfo {
   std::string message;
@@ -75,22 +63,21 @@ struct RunContext {
   const launch::DistributedPlan& plan;
 };
 
-std::size_t worker_index(const launch::DistributedPlan& plan, const std::string& label) {
-  for (std::size_t i = 0; i < plan.processes.size(); ++i)
-    if (plan.processes[i].label == label) return i;
-  return plan.processes.size();
+// The plan's spec of a supervised worker (results keep the specs' order).
+const supervise::ProcessSpec* spec_of(const RunContext& rc, const supervise::WorkerResult& w) {
+  return w.index < rc.plan.processes.size() ? &rc.plan.processes[w.index] : nullptr;
 }
 
 cluster::FailureRecord describe_worker(const RunContext& rc, const supervise::WorkerResult& w) {
   cluster::FailureRecord record;
   record.host = rc.ctx.hostname;
-  record.rank = rank_of(w.label);
+  const supervise::ProcessSpec* spec = spec_of(rc, w);
+  record.rank = spec != nullptr ? spec->rank : std::nullopt;
   record.exit_code = w.exit.exit_code;
   record.signal = w.exit.signal;
   record.unix_ms = cluster::unix_ms_now();
-  std::size_t i = worker_index(rc.plan, w.label);
   std::optional<ErrorFileInfo> info;
-  if (i < rc.plan.error_files.size()) info = read_error_file(rc.plan.error_files[i]);
+  if (spec != nullptr) info = read_error_file(spec->error_file);
   record.message =
       w.exec_failed ? w.exec_error : (info ? info->message : report::exception_line(w.stderr_tail));
   // mpirun exits with the first failed rank's status; its stderr says which rank that was.
@@ -143,9 +130,8 @@ std::string failure_text(const RunContext& rc, const supervise::RunResult& resul
     facts.killed_after_grace = result.killed_after_grace;
     facts.killed_on_second_interrupt = result.killed_on_second_interrupt;
     facts.received_signal = result.received_signal;
-    std::size_t i = worker_index(rc.plan, w.label);
-    if (i < rc.plan.error_files.size())
-      if (auto info = read_error_file(rc.plan.error_files[i]); info && !info->callstack.empty())
+    if (const supervise::ProcessSpec* spec = spec_of(rc, w))
+      if (auto info = read_error_file(spec->error_file); info && !info->callstack.empty())
         facts.stderr_tail = info->callstack + "\n" + info->message + "\n\n" + w.stderr_tail;
   }
   if (!root.rank && root.signal != 0) return fmt::format("Stopped: {}\n", root.message);
@@ -220,9 +206,9 @@ int run_distributed(const JobContext& ctx, const launch::ProcessPlan& single,
   auto plan = launch::make_distributed_plan(topology, inputs);
   if (!plan) return fail_job(plan.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
   for (const auto& note : plan->notes) spdlog::info("{}", note);
-  for (const auto& file : plan->error_files) {
+  for (const auto& spec : plan->processes) {
     std::error_code ec;
-    if (!file.empty()) fs::create_directories(file.parent_path(), ec);
+    if (!spec.error_file.empty()) fs::create_directories(spec.error_file.parent_path(), ec);
   }
 
   RunContext rc{ctx, *plan};

@@ -118,7 +118,6 @@ base::Expected<DistributedPlan> make_distributed_plan(const LaunchTopology& topo
       host_env.append(plan.added_env);
       plan.processes.push_back(
           make_spec(process.command, host_env, process.cwd, topo.current_host));
-      plan.error_files.emplace_back();
       break;
     }
     case Launcher::kNative: {
@@ -134,9 +133,6 @@ base::Expected<DistributedPlan> make_distributed_plan(const LaunchTopology& topo
       ranks.rendezvous = {plan.master_addr, topo.master_port, torchelastic_run_id(training)};
       ranks.error_dir = in.error_dir;
       plan.processes = native_rank_specs(ranks);
-      for (int local = 0; local < topo.nproc_per_node; ++local)
-        plan.error_files.push_back(
-            rank_error_file(in.error_dir, topo.node_rank * topo.nproc_per_node + local));
       break;
     }
     case Launcher::kTorchrun: {
@@ -161,7 +157,7 @@ base::Expected<DistributedPlan> make_distributed_plan(const LaunchTopology& topo
       host_env.set("TORCHELASTIC_ERROR_FILE", error_file.string());
       plan.processes.push_back(
           make_spec(std::move(*command), host_env, process.cwd, topo.current_host + ":torchrun"));
-      plan.error_files.push_back(error_file);
+      plan.processes.back().error_file = error_file;
       break;
     }
     case Launcher::kMpi: {
@@ -175,7 +171,6 @@ base::Expected<DistributedPlan> make_distributed_plan(const LaunchTopology& topo
             topo.current_host + ":" + std::filesystem::path((*daemon)[0]).filename().string());
         spec.service = true;
         plan.processes.push_back(std::move(spec));
-        plan.error_files.emplace_back();
       }
       if (!topo.is_master) {
         plan.notes.push_back("MPI worker host: mpirun on " + topo.master_host +
@@ -189,10 +184,10 @@ base::Expected<DistributedPlan> make_distributed_plan(const LaunchTopology& topo
           make_spec(std::move(*command), host_env, process.cwd, topo.current_host + ":mpirun");
       spec.rank_hosts = supervise::RankHosts{topo.hosts, topo.nproc_per_node};
       plan.processes.push_back(std::move(spec));
-      plan.error_files.emplace_back();
       break;
     }
   }
+  for (auto& spec : plan.processes) spec.host = topo.current_host;
   return plan;
 }
 

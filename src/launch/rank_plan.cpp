@@ -53,6 +53,9 @@ std::vector<supervise::ProcessSpec> native_rank_specs(const NativeRankInputs& in
     spec.env = rank_env.to_strings();
     spec.cwd = in.cwd;
     spec.label = in.host + ":" + std::to_string(layout.global_rank());
+    spec.host = in.host;
+    spec.rank = layout.global_rank();
+    spec.error_file = rank_error_file(in.error_dir, layout.global_rank());
     specs.push_back(std::move(spec));
   }
   return specs;

@@ -140,6 +140,7 @@ base::Status Supervision::start(const std::vector<ProcessSpec>& specs,
     worker.pid = spawned->pid;
     worker.service = spec.service;
     worker.exec_failure = std::move(spawned->exec_failure);
+    worker.result.index = index;
     worker.result.label = spec.label;
     worker.result.pid = spawned->pid;
     if (worker.exec_failure) {

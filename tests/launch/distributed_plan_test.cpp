@@ -28,7 +28,9 @@ TEST(DistributedPlan, SingleProcessJob) {
   EXPECT_EQ(plan->processes[0].argv, (Argv{"python3", "-u", "train.py", "--lr", "0.1"}));
   EXPECT_EQ(plan->processes[0].label, "algo-1");
   EXPECT_EQ(plan->processes[0].env, child_environment(job.env(), job.process().smrun_env));
-  EXPECT_EQ(plan->error_files, std::vector<std::filesystem::path>{std::filesystem::path()});
+  EXPECT_EQ(plan->processes[0].error_file, std::filesystem::path());
+  EXPECT_EQ(plan->processes[0].host, "algo-1");
+  EXPECT_EQ(plan->processes[0].rank, std::nullopt);
   EXPECT_EQ(plan->added_env.size(), 0u);
 }
 

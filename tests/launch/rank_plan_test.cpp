@@ -76,16 +76,17 @@ TEST(NativePlan, TwoHostsTimesTwoRanks) {
     EXPECT_EQ(plan->topology.world_size(), 4);
     EXPECT_EQ(plan->master_addr, "algo-1");
     ASSERT_EQ(plan->processes.size(), 2u);
-    ASSERT_EQ(plan->error_files.size(), 2u);
     for (std::size_t i = 0; i < 2; ++i) {
       const auto& spec = plan->processes[i];
       EXPECT_EQ(spec.argv, (Argv{"python3", "-u", "train.py", "--epochs", "3"}));
       EXPECT_EQ(spec.cwd, job.training().paths.code);
       labels.push_back(spec.label);
       envs.push_back(env_map(spec.env));
-      EXPECT_EQ(envs.back()["TORCHELASTIC_ERROR_FILE"], plan->error_files[i].string());
-      EXPECT_EQ(plan->error_files[i],
-                job.error_dir() / ("rank-" + envs.back()["RANK"]) / "error.json");
+      EXPECT_EQ(envs.back()["TORCHELASTIC_ERROR_FILE"], spec.error_file.string());
+      EXPECT_EQ(spec.error_file, job.error_dir() / ("rank-" + envs.back()["RANK"]) / "error.json");
+      // Host and rank are fields of the plan, equal to what the rank's environment says.
+      EXPECT_EQ(spec.rank, std::stoi(envs.back()["RANK"]));
+      EXPECT_EQ(spec.host, spec.label.substr(0, spec.label.find(':')));
     }
   }
   EXPECT_EQ(labels, (Argv{"algo-1:0", "algo-1:1", "algo-2:2", "algo-2:3"}));

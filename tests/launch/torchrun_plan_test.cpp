@@ -138,8 +138,9 @@ TEST(TorchrunPlan, FullPlanForSecondHost) {
   EXPECT_EQ(env["NCCL_PROTO"], "LL");  // the user's value
   EXPECT_EQ(env["SM_CURRENT_HOST"], "algo-2");
   EXPECT_EQ(env.count("RANK"), 0u);  // torchrun sets the worker contract itself
-  ASSERT_EQ(plan->error_files.size(), 1u);
-  EXPECT_EQ(plan->error_files[0], job.error_dir() / "torchrun" / "error.json");
+  EXPECT_EQ(spec.error_file, job.error_dir() / "torchrun" / "error.json");
+  EXPECT_EQ(spec.host, "algo-2");
+  EXPECT_EQ(spec.rank, std::nullopt);  // torchrun is a host's agent, not one rank
 }
 
 TEST(TorchrunPlan, MasterPortOverrideAndResolvedAddress) {

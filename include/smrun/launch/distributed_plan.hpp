@@ -32,11 +32,10 @@ struct DistributedPlan {
   // 127.0.0.1 for a single host (torchrun's default; nothing to resolve).
   std::string master_addr;
   // What this host runs: one spec per local rank (native), one torchrun, one mpirun (MPI
-  // master), none (MPI worker: mpirun reaches it over ssh), one process (kProcess).
+  // master), none (MPI worker: mpirun reaches it over ssh), one process (kProcess). Each carries
+  // its host, rank (native ranks) and TORCHELASTIC_ERROR_FILE (native ranks, torchrun); the
+  // caller creates the error files' directories and reads them back after a failure.
   std::vector<supervise::ProcessSpec> processes;
-  // Parallel to `processes`: the TORCHELASTIC_ERROR_FILE each one gets, or empty. The caller
-  // creates the parent directories and reads the files back after a failure.
-  std::vector<std::filesystem::path> error_files;
   // What smrun adds to every process of this host beyond ProcessPlan::smrun_env (EFA/NCCL and
   // Neuron defaults); per-rank variables are only in the specs.
   env::EnvList added_env;

@@ -19,6 +19,10 @@ struct ProcessSpec {
   std::vector<std::string> env;   // the worker's full environment, "KEY=VALUE" items
   std::filesystem::path cwd;      // empty: inherit smrun's working directory
   std::string label;              // e.g. "algo-1:0", used in logs and reports
+  // Where and what it is in the job, as the plan made it (never parsed back from the label).
+  std::string host;                  // the host it runs on ("algo-1"); empty for tests
+  std::optional<int> rank;           // its global rank, for processes that are one rank
+  std::filesystem::path error_file;  // TORCHELASTIC_ERROR_FILE it writes on failure, or empty
   // A helper daemon that lives as long as the job (the SSH daemon of an MPI host), not a part
   // of the job's work: it is stopped once every non-service process has ended (or, on a host
   // with only services, when a hook says the job finished), and that stop is not a failure.

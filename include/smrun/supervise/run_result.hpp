@@ -13,6 +13,7 @@
 namespace smrun::supervise {
 
 struct WorkerResult {
+  std::size_t index = 0;  // position of its ProcessSpec in the list given to the supervisor
   std::string label;
   pid_t pid = -1;
   ExitInfo exit;
