@@ -1,6 +1,5 @@
 #include "smrun/cli/channel_hooks.hpp"
-
-#include <spdlog/spdlog.h>
+#include "smrun/base/log.hpp"
 
 #include "smrun/supervise/signals.hpp"
 
@@ -10,11 +9,11 @@ supervise::HookAction ChannelHooks::to_action(
     const std::vector<cluster::ClusterEvent>& events) const {
   for (const auto& event : events) {
     if (event.kind == cluster::ClusterEvent::Kind::kRelease) {
-      spdlog::info("the master's launcher finished; ending this host's part");
+      log::info("the master's launcher finished; ending this host's part");
       return supervise::HookAction{false, "", true};
     }
     const std::string reason = cluster::describe(event.failure);
-    spdlog::error("job aborted: {}", reason);
+    log::error("job aborted: {}", reason);
     return supervise::HookAction{true, reason};
   }
   return {};

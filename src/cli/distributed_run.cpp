@@ -1,10 +1,10 @@
 #include "smrun/cli/distributed_run.hpp"
+#include "smrun/base/log.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 #include <charconv>
 #include <filesystem>
 #include <fstream>
@@ -151,7 +151,7 @@ base::Status wait_for_ssh_daemons(const JobContext& ctx, const launch::LaunchTop
   std::vector<std::string> others;
   for (const auto& host : topology.hosts)
     if (host != topology.current_host) others.push_back(host);
-  spdlog::info("waiting for the SSH daemons of {} host(s) on port {}", others.size(), *port);
+  log::info("waiting for the SSH daemons of {} host(s) on port {}", others.size(), *port);
   return cluster::wait_for_listeners(
       others, *port, ccfg.address_overrides,
       std::chrono::duration_cast<std::chrono::milliseconds>(ccfg.host_wait), channel);
@@ -168,11 +168,11 @@ fs::path make_error_dir() {
 
 int run_distributed(const JobContext& ctx, const launch::ProcessPlan& single,
                     const launch::LaunchTopology& topology, supervise::SuperviseOptions options) {
-  for (const auto& note : topology.notes) spdlog::info("{}", note);
-  spdlog::info("launcher {}: {} host(s) x {} process(es), this host {} is node {}{}",
-               launch::launcher_name(topology.choice.launcher), topology.num_nodes(),
-               topology.nproc_per_node, topology.current_host, topology.node_rank,
-               topology.is_master ? " (master)" : "");
+  for (const auto& note : topology.notes) log::info("{}", note);
+  log::info("launcher {}: {} host(s) x {} process(es), this host {} is node {}{}",
+            launch::launcher_name(topology.choice.launcher), topology.num_nodes(),
+            topology.nproc_per_node, topology.current_host, topology.node_rank,
+            topology.is_master ? " (master)" : "");
 
   std::unique_ptr<cluster::ControlChannel> channel;
   cluster::ClusterConfig ccfg;
@@ -181,12 +181,12 @@ int run_distributed(const JobContext& ctx, const launch::ProcessPlan& single,
         read_cluster_config(ctx.process_env, topology, launch::torchelastic_run_id(ctx.training));
     if (!cfg) return fail_job(cfg.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
     ccfg = *cfg;
-    spdlog::info("waiting for {} host(s) on the control channel (master {}, port {})",
-                 topology.num_nodes(), ccfg.master_host, ccfg.port);
+    log::info("waiting for {} host(s) on the control channel (master {}, port {})",
+              topology.num_nodes(), ccfg.master_host, ccfg.port);
     auto joined = cluster::ControlChannel::join(ccfg);
     if (!joined) return fail_job(joined.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
     channel = std::move(*joined);
-    spdlog::info("all {} hosts joined", topology.num_nodes());
+    log::info("all {} hosts joined", topology.num_nodes());
   }
 
   launch::PlanInputs inputs;
@@ -205,7 +205,7 @@ int run_distributed(const JobContext& ctx, const launch::ProcessPlan& single,
   }
   auto plan = launch::make_distributed_plan(topology, inputs);
   if (!plan) return fail_job(plan.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
-  for (const auto& note : plan->notes) spdlog::info("{}", note);
+  for (const auto& note : plan->notes) log::info("{}", note);
   for (const auto& spec : plan->processes) {
     std::error_code ec;
     if (!spec.error_file.empty()) fs::create_directories(spec.error_file.parent_path(), ec);
@@ -239,7 +239,7 @@ int run_distributed(const JobContext& ctx, const launch::ProcessPlan& single,
     }
   }
 
-  spdlog::info("Invoking user script: {}", redacted_command(single, ctx));
+  log::info("Invoking user script: {}", redacted_command(single, ctx));
   auto result = supervise::run_supervised(plan->processes, options);
   if (!result) return fail_job(result.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
 

@@ -1,8 +1,7 @@
 #include "smrun/cli/job_context.hpp"
+#include "smrun/base/log.hpp"
 
 #include <unistd.h>
-
-#include <spdlog/spdlog.h>
 
 #include "smrun/base/secrets.hpp"
 #include "smrun/cli/logging.hpp"
@@ -52,8 +51,8 @@ base::Expected<JobContext, JobContextError> load_job_context(env::EnvSnapshot pr
   if (!job) return context_error(job.error(), ctx.paths, ctx.hostname);
   ctx.job = std::move(*job);
   if (ctx.job.resource_config_missing)
-    spdlog::warn("{} not found: running as a single local host named {}",
-                 ctx.paths.resource_config_file.string(), ctx.hostname);
+    log::warn("{} not found: running as a single local host named {}",
+              ctx.paths.resource_config_file.string(), ctx.hostname);
   ctx.hostname = ctx.job.resource.current_host;
 
   auto devices = env::detect_devices(ctx.process_env, ctx.job.resource.current_instance_type);
@@ -71,8 +70,8 @@ base::Expected<JobContext, JobContextError> load_job_context(env::EnvSnapshot pr
   ctx.display = env::compute_training_env(inputs);
 
   if (!apply_python_log_level(ctx.training.log_level))
-    spdlog::warn("sagemaker_container_log_level={} is not a logging level; using INFO",
-                 hyperparams::py_str(ctx.training.log_level));
+    log::warn("sagemaker_container_log_level={} is not a logging level; using INFO",
+              hyperparams::py_str(ctx.training.log_level));
   collect_secret_values(hyperparams::decode_hyperparameters(ctx.job.hyperparameters),
                         ctx.secret_values);
   for (const auto& [k, v] : ctx.process_env)

@@ -1,58 +1,13 @@
 #include "smrun/cli/logging.hpp"
+#include "smrun/base/log.hpp"
 
-#include <spdlog/pattern_formatter.h>
-#include <spdlog/sinks/stdout_sinks.h>
-#include <spdlog/spdlog.h>
 #include <charconv>
 #include <memory>
 
 namespace smrun::cli {
-namespace {
-
-// Python's level names, padded like "%(levelname)-8s".
-class PythonLevelFlag final : public spdlog::custom_flag_formatter {
- public:
-  void format(const spdlog::details::log_msg& msg, const std::tm&,
-              spdlog::memory_buf_t& dest) override {
-    const char* name = "INFO    ";
-    switch (msg.level) {
-      case spdlog::level::trace:
-      case spdlog::level::debug:
-        name = "DEBUG   ";
-        break;
-      case spdlog::level::info:
-        name = "INFO    ";
-        break;
-      case spdlog::level::warn:
-        name = "WARNING ";
-        break;
-      case spdlog::level::err:
-        name = "ERROR   ";
-        break;
-      case spdlog::level::critical:
-        name = "CRITICAL";
-        break;
-      default:
-        break;
-    }
-    dest.append(name, name + 8);
-  }
-  std::unique_ptr<custom_flag_formatter> clone() const override {
-    return std::make_unique<PythonLevelFlag>();
-  }
-};
-
-}  // namespace
 
 void setup_logging() {
-  auto logger =
-      std::make_shared<spdlog::logger>("smrun", std::make_shared<spdlog::sinks::stderr_sink_mt>());
-  auto formatter = std::make_unique<spdlog::pattern_formatter>();
-  formatter->add_flag<PythonLevelFlag>('*').set_pattern("%Y-%m-%d %H:%M:%S,%e smrun %* %v");
-  logger->set_formatter(std::move(formatter));
-  logger->set_level(spdlog::level::info);
-  logger->flush_on(spdlog::level::trace);  // every line reaches the terminal at once
-  spdlog::set_default_logger(std::move(logger));
+  log::setup();
 }
 
 bool apply_python_log_level(const config::PyValue& level) {
@@ -64,20 +19,20 @@ bool apply_python_log_level(const config::PyValue& level) {
     if (ec == std::errc() && ptr == s.data() + s.size()) n = parsed;
   }
   if (!n) return false;
-  spdlog::level::level_enum l = spdlog::level::info;
+  log::Level l = log::Level::kInfo;
   if (*n <= 0)
-    l = spdlog::level::trace;
+    l = log::Level::kTrace;
   else if (*n <= 10)
-    l = spdlog::level::debug;
+    l = log::Level::kDebug;
   else if (*n <= 20)
-    l = spdlog::level::info;
+    l = log::Level::kInfo;
   else if (*n <= 30)
-    l = spdlog::level::warn;
+    l = log::Level::kWarn;
   else if (*n <= 40)
-    l = spdlog::level::err;
+    l = log::Level::kError;
   else
-    l = spdlog::level::critical;
-  spdlog::set_level(l);
+    l = log::Level::kCritical;
+  log::set_level(l);
   return true;
 }
 

@@ -3,11 +3,11 @@
 // the benchmarks.
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include <filesystem>
 
 #include "smrun/base/exit_code.hpp"
+#include "smrun/base/log.hpp"
 #include "smrun/cli/commands.hpp"
 #include "smrun/cli/help.hpp"
 #include "smrun/cli/s3_setup.hpp"
@@ -77,10 +77,10 @@ int run_s3_command(const std::vector<std::string>& args, const env::EnvSnapshot&
     }
   }
   const double mib = static_cast<double>(stats->bytes) / (1 << 20);
-  spdlog::info("{} {} -> {}: {} bytes in {:.2f} s ({:.1f} MiB/s, {} part{}, {} retr{})",
-               download ? "downloaded" : "uploaded", src, dst, stats->bytes, stats->seconds,
-               stats->seconds > 0 ? mib / stats->seconds : 0.0, stats->parts,
-               stats->parts == 1 ? "" : "s", stats->retries, stats->retries == 1 ? "y" : "ies");
+  log::info("{} {} -> {}: {} bytes in {:.2f} s ({:.1f} MiB/s, {} part{}, {} retr{})",
+            download ? "downloaded" : "uploaded", src, dst, stats->bytes, stats->seconds,
+            stats->seconds > 0 ? mib / stats->seconds : 0.0, stats->parts,
+            stats->parts == 1 ? "" : "s", stats->retries, stats->retries == 1 ? "y" : "ies");
   return base::kExitSuccess;
 }
 

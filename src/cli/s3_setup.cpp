@@ -1,7 +1,7 @@
 #include "smrun/cli/s3_setup.hpp"
+#include "smrun/base/log.hpp"
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include <filesystem>
 
@@ -65,18 +65,18 @@ code::RemoteFetch s3_code_fetcher(const JobContext& ctx) {
     if (!resolved)
       return base::fail(base::ErrorKind::kCode,
                         fmt::format("cannot download {}: {}", uri, resolved.error().message));
-    spdlog::info("Downloading {} (endpoint {}, region {} from {}, credentials from {})", url->str(),
-                 endpoint_text(*config), config->region, config->region_source, resolved->source);
+    log::info("Downloading {} (endpoint {}, region {} from {}, credentials from {})", url->str(),
+              endpoint_text(*config), config->region, config->region_source, resolved->source);
     auto context = std::make_shared<s3::S3Context>(*config, credentials);
     context->set_cancel_check([] { return supervise::stop_signal_pending(); });
     const std::filesystem::path dest = scratch / "sourcedir.tar.gz";
     auto stats = s3::download_file(context, *url, dest);
     if (!stats) return base::fail(base::ErrorKind::kCode, stats.error().message);
     const double mib = static_cast<double>(stats->bytes) / (1 << 20);
-    spdlog::info("Downloaded {}: {} bytes in {:.2f} s ({:.1f} MiB/s, {} part{}, {} retr{})",
-                 url->str(), stats->bytes, stats->seconds,
-                 stats->seconds > 0 ? mib / stats->seconds : 0.0, stats->parts,
-                 stats->parts == 1 ? "" : "s", stats->retries, stats->retries == 1 ? "y" : "ies");
+    log::info("Downloaded {}: {} bytes in {:.2f} s ({:.1f} MiB/s, {} part{}, {} retr{})",
+              url->str(), stats->bytes, stats->seconds,
+              stats->seconds > 0 ? mib / stats->seconds : 0.0, stats->parts,
+              stats->parts == 1 ? "" : "s", stats->retries, stats->retries == 1 ? "y" : "ies");
     return dest;
   };
 }
@@ -91,8 +91,8 @@ base::Expected<std::unique_ptr<s3::IntermediateSync>> start_intermediate_sync(
   const fs::path& dir = ctx.paths.output_intermediate;
   std::error_code ec;
   if (fs::exists(dir, ec)) {
-    spdlog::info("{} already exists, so the platform syncs it to S3: smrun does not upload it",
-                 dir.string());
+    log::info("{} already exists, so the platform syncs it to S3: smrun does not upload it",
+              dir.string());
     return Sync();
   }
   if (!output->is_str())
@@ -107,7 +107,7 @@ base::Expected<std::unique_ptr<s3::IntermediateSync>> start_intermediate_sync(
     return base::fail(base::ErrorKind::kInternal,
                       fmt::format("cannot create {}: {}", dir.string(), ec.message()));
   if (!*target) {
-    spdlog::debug("sagemaker_s3_output is a local directory: no intermediate output sync");
+    log::debug("sagemaker_s3_output is a local directory: no intermediate output sync");
     return Sync();
   }
   auto config = s3_client_config(ctx);
@@ -115,21 +115,21 @@ base::Expected<std::unique_ptr<s3::IntermediateSync>> start_intermediate_sync(
   auto wait = s3::read_sync_wait(aws_environment(ctx));
   if (!wait) return base::Unexpected(wait.error());
   if (job_name_source.empty())
-    spdlog::warn(
+    log::warn(
         "neither TRAINING_JOB_NAME nor sagemaker_job_name is set: intermediate output "
         "goes to {}/ without a job name, as the reference does",
         (*target)->str());
   else if (job_name_source != "TRAINING_JOB_NAME")
-    spdlog::info("TRAINING_JOB_NAME is not set: intermediate output keys use {}={}",
-                 job_name_source, job_name);
+    log::info("TRAINING_JOB_NAME is not set: intermediate output keys use {}={}", job_name_source,
+              job_name);
   const std::string credentials = s3::describe_credential_source(aws_environment(ctx));
-  spdlog::info(
+  log::info(
       "Syncing {} to {}/ while the job runs (endpoint {}, region {} from {}, "
       "credentials: {})",
       dir.string(), (*target)->str(), endpoint_text(*config), config->region, config->region_source,
       credentials);
   if (credentials.rfind("none", 0) == 0)
-    spdlog::warn("no AWS credentials would be found: intermediate output uploads will fail");
+    log::warn("no AWS credentials would be found: intermediate output uploads will fail");
   auto context = std::make_shared<s3::S3Context>(
       *config, std::make_shared<s3::CredentialCache>(aws_environment(ctx)));
   s3::IntermediateSyncOptions options;

@@ -2,7 +2,6 @@
 // config -> environment -> user code -> install -> run under supervision -> report -> pack.
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include <stdlib.h>
 #include <unistd.h>
@@ -14,6 +13,7 @@
 #include <filesystem>
 
 #include "smrun/base/exit_code.hpp"
+#include "smrun/base/log.hpp"
 #include "smrun/base/printable.hpp"
 #include "smrun/base/secrets.hpp"
 #include "smrun/base/sys_error.hpp"
@@ -80,17 +80,17 @@ void log_banner(const JobContext& ctx) {
   if (hosts.size() > 8) host_list += fmt::format(",... ({} in all)", hosts.size());
   auto choice = launch::select_launcher(ctx.training, ctx.process_env);
   const auto& d = ctx.training.devices;
-  spdlog::info("{} on {}: hosts {}; launcher {}; {} CPUs, {} GPUs, {} Neuron cores", version_line(),
-               ctx.hostname, host_list, choice ? launch::launcher_name(choice->launcher) : "?",
-               d.cpus, d.gpus, d.neurons);
+  log::info("{} on {}: hosts {}; launcher {}; {} CPUs, {} GPUs, {} Neuron cores", version_line(),
+            ctx.hostname, host_list, choice ? launch::launcher_name(choice->launcher) : "?", d.cpus,
+            d.gpus, d.neurons);
 }
 
 void log_invocation(const launch::ProcessPlan& plan, const JobContext& ctx) {
-  spdlog::info("Invoking user script: {}", redacted_command(plan, ctx));
+  log::info("Invoking user script: {}", redacted_command(plan, ctx));
   env::EnvList display_env = env::sm_environment(ctx.display);
   display_env.append(env::process_extras(ctx.display, ctx.process_env));
   for (const auto& [k, v] : display_env.entries())
-    spdlog::debug("env {}={}", k, base::is_secret_name(k) ? base::kRedacted : v);
+    log::debug("env {}={}", k, base::is_secret_name(k) ? base::kRedacted : v);
 }
 
 supervise::ProcessSpec make_spec(std::vector<std::string> argv, const launch::ProcessPlan& plan,
@@ -107,7 +107,7 @@ supervise::ProcessSpec make_spec(std::vector<std::string> argv, const launch::Pr
 std::optional<int> run_install(const launch::ProcessPlan& plan, const JobContext& ctx,
                                const supervise::SuperviseOptions& options) {
   if (!plan.install_command) return std::nullopt;
-  spdlog::info("Installing dependencies: {}", display_command(*plan.install_command));
+  log::info("Installing dependencies: {}", display_command(*plan.install_command));
   auto result = supervise::run_supervised(
       {make_spec(*plan.install_command, plan, ctx, ctx.hostname + ":install")}, options);
   if (!result) return fail_job(result.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
@@ -180,10 +180,10 @@ int train(env::EnvSnapshot process_env,
     const config::MlPaths paths = config::ml_paths(defaults.base_dir);
     auto moved = report::set_aside_previous_outcomes(paths.output);
     if (!moved) {
-      spdlog::warn("{}", moved.error().message);
+      log::warn("{}", moved.error().message);
     } else {
       for (const auto& [from, to] : *moved)
-        spdlog::info("{} is from an earlier run: moved it to {}", from.string(), to.string());
+        log::info("{} is from an earlier run: moved it to {}", from.string(), to.string());
     }
   }
 
@@ -224,11 +224,11 @@ int run_train_command(const std::vector<std::string>& args, env::EnvSnapshot pro
   // The last line, on every path: the verdict and how long the program itself ran.
   const double total = seconds_since(started);
   if (program_time)
-    spdlog::info("smrun finished with exit code {} after {:.3f} s; the program ran {:.3f} s", code,
-                 total, std::chrono::duration<double>(*program_time).count());
+    log::info("smrun finished with exit code {} after {:.3f} s; the program ran {:.3f} s", code,
+              total, std::chrono::duration<double>(*program_time).count());
   else
-    spdlog::info("smrun finished with exit code {} after {:.3f} s; the program did not start", code,
-                 total);
+    log::info("smrun finished with exit code {} after {:.3f} s; the program did not start", code,
+              total);
   return code;
 }
 
@@ -281,8 +281,8 @@ int run_job(JobContext& ctx) {
   // The program succeeded: a stop signal now must not cost the model, so packing still runs
   // (it is atomic and quick) and the job reports its real outcome.
   if (int sig = supervise::take_pending_stop_signal(); sig != 0)
-    spdlog::warn("received {} after the user program succeeded; finishing the model archive",
-                 supervise::signal_name(sig));
+    log::warn("received {} after the user program succeeded; finishing the model archive",
+              supervise::signal_name(sig));
   return pack_and_succeed(ctx);
 }
 

@@ -1,7 +1,7 @@
 #include "smrun/cli/train_steps.hpp"
+#include "smrun/base/log.hpp"
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include <sys/statvfs.h>
 
@@ -91,26 +91,26 @@ base::Status pack_model(const JobContext& ctx, const fs::path& archive) {
                       static_cast<double>(free_bytes) / (1 << 20),
                       static_cast<double>(bound) / (1 << 20)));
   }
-  spdlog::info("Packing {} into {}", ctx.paths.model.string(), archive.string());
+  log::info("Packing {} into {}", ctx.paths.model.string(), archive.string());
   pack::PackOptions options;
   options.level = ctx.settings.pack_level;
   // A multi-GB model takes a while: say how far it got every 10 s.
   options.on_progress = [](const pack::PackProgress& p) {
-    spdlog::info("Packing: {:.0f} of {:.0f} MiB ({:.0f}%) after {:.0f} s",
-                 static_cast<double>(p.bytes_done) / (1 << 20),
-                 static_cast<double>(p.bytes_total) / (1 << 20),
-                 p.bytes_total == 0 ? 100.0
-                                    : 100.0 * static_cast<double>(p.bytes_done) /
-                                          static_cast<double>(p.bytes_total),
-                 std::chrono::duration<double>(p.elapsed).count());
+    log::info("Packing: {:.0f} of {:.0f} MiB ({:.0f}%) after {:.0f} s",
+              static_cast<double>(p.bytes_done) / (1 << 20),
+              static_cast<double>(p.bytes_total) / (1 << 20),
+              p.bytes_total == 0
+                  ? 100.0
+                  : 100.0 * static_cast<double>(p.bytes_done) / static_cast<double>(p.bytes_total),
+              std::chrono::duration<double>(p.elapsed).count());
   };
   auto t0 = std::chrono::steady_clock::now();
   auto packed = pack::pack_directory(ctx.paths.model, archive, options);
   if (!packed) return base::Unexpected(packed.error());
   auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
-  spdlog::info("Packed {} ({} files, {} bytes -> {} bytes) in {} ms", archive.string(),
-               packed->files, packed->bytes_in, packed->bytes_out, ms.count());
+  log::info("Packed {} ({} files, {} bytes -> {} bytes) in {} ms", archive.string(), packed->files,
+            packed->bytes_in, packed->bytes_out, ms.count());
   return {};
 }
 
@@ -124,7 +124,7 @@ int pack_and_succeed(const JobContext& ctx) {
       // archive, not the job (SageMaker uploads the model dir itself, which is intact).
       if (ctx.settings.pack_required)
         return fail_job(packed.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
-      spdlog::error(
+      log::error(
           "{}; the program succeeded, so the job still does, and the model stays in {} "
           "(SMRUN_PACK_MODEL=required would fail the job instead)",
           report::scrub_secrets(packed.error().message, ctx.secret_values),
@@ -133,8 +133,8 @@ int pack_and_succeed(const JobContext& ctx) {
     // A stop signal during packing waited (blocked) until the model was safe; say so, since
     // the job still ends as a success.
     if (int sig = supervise::take_pending_stop_signal(); sig != 0)
-      spdlog::warn("received {} while packing the model; finished packing before stopping",
-                   supervise::signal_name(sig));
+      log::warn("received {} while packing the model; finished packing before stopping",
+                supervise::signal_name(sig));
   }
   return finish_job(report::success(), ctx);
 }

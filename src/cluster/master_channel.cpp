@@ -4,11 +4,11 @@
 #include <thread>
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "handshake.hpp"
 #include "messages_json.hpp"
 #include "smrun/base/exit_code.hpp"
+#include "smrun/base/log.hpp"
 #include "smrun/cluster/verdict.hpp"
 
 namespace smrun::cluster {
@@ -47,8 +47,8 @@ base::Status MasterChannel::open_listener(Clock::time_point deadline) {
             base::ErrorKind::kCluster,
             fmt::format("master {}: {}", m_config.current_host, listener.error().message));
       m_listener = std::move(*listener);
-      spdlog::info("cluster: master {} listening on {} port {} for {} other host(s)",
-                   m_config.current_host, self->text, m_config.port, m_config.hosts.size() - 1);
+      log::info("cluster: master {} listening on {} port {} for {} other host(s)",
+                m_config.current_host, self->text, m_config.port, m_config.hosts.size() - 1);
       return {};
     }
     if (Clock::now() + kResolveRetry >= deadline)
@@ -69,7 +69,7 @@ base::Status MasterChannel::run_barrier(Clock::time_point deadline) {
     nlohmann::json start{{"type", "start"}, {"hosts", m_config.hosts}};
     broadcast(start);
     m_phase = Phase::kRunning;
-    spdlog::info("cluster: all {} hosts joined; starting", m_config.hosts.size());
+    log::info("cluster: all {} hosts joined; starting", m_config.hosts.size());
     return {};
   }
   std::string message =
@@ -144,7 +144,7 @@ void MasterChannel::accept_pending(Clock::time_point now) {
     base::UniqueFd fd = accept_one(m_listener.get(), address);
     if (!fd.valid()) return;
     if (m_pending.size() >= kMaxPending) {
-      spdlog::warn("cluster: too many unauthenticated connections; closing one from {}", address);
+      log::warn("cluster: too many unauthenticated connections; closing one from {}", address);
       continue;
     }
     Pending pending{std::make_unique<Connection>(std::move(fd), now), make_nonce(), address,
@@ -160,16 +160,16 @@ bool MasterChannel::serve_pending(Pending& pending, short revents, Clock::time_p
   auto hello = pending.conn->next_message();
   if (!hello) {
     if (!pending.conn->broken()) return true;
-    spdlog::warn("cluster: connection from {} ended before its HELLO: {}", pending.address,
-                 pending.conn->broken_reason());
+    log::warn("cluster: connection from {} ended before its HELLO: {}", pending.address,
+              pending.conn->broken_reason());
     return false;
   }
   std::string claimed;
   bool accepting = m_phase == Phase::kBarrier;
   auto host = check_hello(*hello, m_config, pending.nonce, joined_hosts(), accepting, claimed);
   if (!host) {
-    spdlog::warn("cluster: refused control connection from {} (claims host \"{}\"): {}",
-                 pending.address, claimed, host.error().message);
+    log::warn("cluster: refused control connection from {} (claims host \"{}\"): {}",
+              pending.address, claimed, host.error().message);
     if (accepting &&
         std::find(m_config.hosts.begin(), m_config.hosts.end(), claimed) != m_config.hosts.end() &&
         !joined_hosts().contains(claimed)) {
@@ -183,8 +183,8 @@ bool MasterChannel::serve_pending(Pending& pending, short revents, Clock::time_p
   pending.conn->send(make_welcome(m_config, nonce));
   m_barrier_notes.erase(*host);
   m_peers[*host] = Peer{std::move(pending.conn), pending.address};
-  spdlog::info("cluster: {} joined from {} ({} of {} hosts)", *host, pending.address,
-               joined_hosts().size() + 1, m_config.hosts.size());
+  log::info("cluster: {} joined from {} ({} of {} hosts)", *host, pending.address,
+            joined_hosts().size() + 1, m_config.hosts.size());
   return false;
 }
 
@@ -230,7 +230,7 @@ void MasterChannel::handle_peer_message(const std::string& host, Peer& peer,
   if (type == "failure" && m_phase != Phase::kBarrier) {
     auto failure = failure_from_json(message.value("failure", nlohmann::json()));
     if (!failure) return lose_peer(host, peer, failure.error().message, events);
-    spdlog::error("cluster: {} reports a failure: {}", host, describe(*failure));
+    log::error("cluster: {} reports a failure: {}", host, describe(*failure));
     record_failure(std::move(*failure), events);
     return;
   }
@@ -248,7 +248,7 @@ void MasterChannel::handle_peer_message(const std::string& host, Peer& peer,
     record_done(host, std::move(verdict), events);
     return;
   }
-  spdlog::warn("cluster: ignoring unexpected \"{}\" message from {}", type, host);
+  log::warn("cluster: ignoring unexpected \"{}\" message from {}", type, host);
 }
 
 void MasterChannel::lose_peer(const std::string& host, Peer& peer, std::string reason,
@@ -257,12 +257,12 @@ void MasterChannel::lose_peer(const std::string& host, Peer& peer, std::string r
   if (m_phase == Phase::kBarrier) {
     // Not started yet: the host simply has not arrived (it may come back within host_wait;
     // the entry stays, connection-less, and a new HELLO replaces it).
-    spdlog::warn("cluster: {} left before the job started: {}", host, reason);
+    log::warn("cluster: {} left before the job started: {}", host, reason);
     m_barrier_notes[host] = fmt::format("joined, then lost: {}", reason);
     return;
   }
   if (m_phase == Phase::kClosed || m_done.contains(host)) {
-    spdlog::debug("cluster: connection to {} ended: {}", host, reason);
+    log::debug("cluster: connection to {} ended: {}", host, reason);
     return;
   }
   record_failure(FailureRecord{host, std::nullopt, base::kExitCluster, 0,
@@ -281,7 +281,7 @@ void MasterChannel::record_done(const std::string& host, LocalVerdict verdict,
                                     fmt::format("exited with code {}", verdict.exit_code),
                                     unix_ms_now()};
   }
-  spdlog::info("cluster: {} done with exit code {}", host, verdict.exit_code);
+  log::info("cluster: {} done with exit code {}", host, verdict.exit_code);
   std::optional<FailureRecord> failure = verdict.exit_code != 0 ? verdict.failure : std::nullopt;
   m_done[host] = std::move(verdict);
   if (failure) record_failure(std::move(*failure), events);
@@ -290,10 +290,10 @@ void MasterChannel::record_done(const std::string& host, LocalVerdict verdict,
 void MasterChannel::record_failure(FailureRecord failure, std::vector<ClusterEvent>& events) {
   if (failure.unix_ms == 0) failure.unix_ms = unix_ms_now();
   if (m_first_failure) {
-    spdlog::info("cluster: later failure (the job is already aborting): {}", describe(failure));
+    log::info("cluster: later failure (the job is already aborting): {}", describe(failure));
     return;
   }
-  spdlog::error("cluster: job failed: {}; aborting every host", describe(failure));
+  log::error("cluster: job failed: {}; aborting every host", describe(failure));
   m_first_failure = failure;
   broadcast({{"type", "abort"}, {"failure", to_json(failure)}});
   events.push_back(ClusterEvent{ClusterEvent::Kind::kAbort, std::move(failure)});
@@ -310,8 +310,8 @@ std::vector<ClusterEvent> MasterChannel::tick() {
   auto now = Clock::now();
   std::erase_if(m_pending, [&](const Pending& pending) {
     if (pending.deadline > now) return false;
-    spdlog::warn("cluster: no HELLO from {} within {}; closing", pending.address,
-                 format_duration(m_config.heartbeat_timeout));
+    log::warn("cluster: no HELLO from {} within {}; closing", pending.address,
+              format_duration(m_config.heartbeat_timeout));
     return true;
   });
   for (auto& [host, peer] : m_peers) {
@@ -346,7 +346,7 @@ bool MasterChannel::every_worker_settled() const {
 
 void MasterChannel::release_workers() {
   if (m_phase == Phase::kBarrier || m_phase == Phase::kClosed) return;
-  spdlog::info("cluster: releasing the worker hosts");
+  log::info("cluster: releasing the worker hosts");
   broadcast({{"type", "release"}});
 }
 
@@ -375,10 +375,10 @@ base::Expected<JobVerdict> MasterChannel::finish(const LocalVerdict& local) {
   m_phase = Phase::kClosed;
   linger_and_close(Clock::now() + kLinger);
   if (verdict.succeeded()) {
-    spdlog::info("cluster: job verdict: success on all {} hosts", m_config.hosts.size());
+    log::info("cluster: job verdict: success on all {} hosts", m_config.hosts.size());
   } else {
-    spdlog::error("cluster: job verdict: exit code {} ({})", verdict.exit_code,
-                  describe(*verdict.failure));
+    log::error("cluster: job verdict: exit code {} ({})", verdict.exit_code,
+               describe(*verdict.failure));
   }
   return verdict;
 }

@@ -1,7 +1,7 @@
 #include "smrun/cluster/port_probe.hpp"
+#include "smrun/base/log.hpp"
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 
@@ -40,7 +40,7 @@ base::Status wait_for_listeners(const std::vector<std::string>& hosts, std::uint
     for (auto it = waiting.begin(); it != waiting.end();) {
       it->second = try_connect(it->first, port, address_overrides);
       if (it->second.empty()) {
-        spdlog::info("{} accepts connections on port {}", it->first, port);
+        log::info("{} accepts connections on port {}", it->first, port);
         it = waiting.erase(it);
       } else {
         ++it;

@@ -3,11 +3,11 @@
 #include <thread>
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "handshake.hpp"
 #include "messages_json.hpp"
 #include "smrun/base/exit_code.hpp"
+#include "smrun/base/log.hpp"
 
 namespace smrun::cluster {
 namespace {
@@ -30,7 +30,7 @@ base::Expected<std::unique_ptr<ControlChannel>> WorkerChannel::join(const Cluste
     }
     if (attempt.fatal) return base::fail(base::ErrorKind::kCluster, attempt.problem);
     if (attempt.problem != last_problem)
-      spdlog::info("cluster: waiting for master {}: {}", config.master_host, attempt.problem);
+      log::info("cluster: waiting for master {}: {}", config.master_host, attempt.problem);
     last_problem = attempt.problem;
     if (Clock::now() + kConnectRetry >= deadline) {
       return base::fail(
@@ -41,8 +41,8 @@ base::Expected<std::unique_ptr<ControlChannel>> WorkerChannel::join(const Cluste
     }
     std::this_thread::sleep_for(kConnectRetry);
   }
-  spdlog::info("cluster: {} joined master {}; waiting for the other hosts", config.current_host,
-               config.master_host);
+  log::info("cluster: {} joined master {}; waiting for the other hosts", config.current_host,
+            config.master_host);
   // The master's own barrier ends within host_wait of now at the latest (it was already
   // listening); one heartbeat timeout on top covers the CANCEL or START in flight.
   auto start_deadline = Clock::now() + config.host_wait + config.heartbeat_timeout;
@@ -61,8 +61,7 @@ WorkerChannel::Attempt WorkerChannel::connect_and_greet(Clock::time_point deadli
   auto local = resolve_host(m_config.current_host, 0, m_config.address_overrides, remote->family());
   auto socket = start_connect(*remote, local ? &*local : nullptr);
   if (!socket && local) {
-    spdlog::warn("cluster: {}; connecting from the default address instead",
-                 socket.error().message);
+    log::warn("cluster: {}; connecting from the default address instead", socket.error().message);
     socket = start_connect(*remote, nullptr);
   }
   if (!socket) return {nullptr, fmt::format("{}, {}", where, socket.error().message)};
@@ -174,7 +173,7 @@ void WorkerChannel::handle_message(const nlohmann::json& message,
       m_cancel_reason = reason != message.end() && reason->is_string() ? reason->get<std::string>()
                                                                        : "no reason given";
     } else {
-      spdlog::warn("cluster: ignoring unexpected \"{}\" message before the start", type);
+      log::warn("cluster: ignoring unexpected \"{}\" message before the start", type);
     }
     return;
   }
@@ -192,14 +191,14 @@ void WorkerChannel::handle_message(const nlohmann::json& message,
     if (m_verdict->failure) set_abort(*m_verdict->failure, events);
     m_conn.reset();
   } else {
-    spdlog::warn("cluster: ignoring unexpected \"{}\" message from master {}", type,
-                 m_config.master_host);
+    log::warn("cluster: ignoring unexpected \"{}\" message from master {}", type,
+              m_config.master_host);
   }
 }
 
 void WorkerChannel::set_abort(FailureRecord failure, std::vector<ClusterEvent>& events) {
   if (m_abort) return;
-  spdlog::error("cluster: job aborted: {}", describe(failure));
+  log::error("cluster: job aborted: {}", describe(failure));
   m_abort = failure;
   events.push_back(ClusterEvent{ClusterEvent::Kind::kAbort, std::move(failure)});
 }
@@ -234,8 +233,8 @@ base::Expected<JobVerdict> WorkerChannel::finish(const LocalVerdict& local) {
   m_phase = Phase::kClosed;
   m_conn.reset();
   if (m_verdict) {
-    spdlog::info("cluster: job verdict from master {}: exit code {}", m_config.master_host,
-                 m_verdict->exit_code);
+    log::info("cluster: job verdict from master {}: exit code {}", m_config.master_host,
+              m_verdict->exit_code);
     return *m_verdict;
   }
   return base::fail(base::ErrorKind::kCluster,

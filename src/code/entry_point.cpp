@@ -1,9 +1,9 @@
 #include "smrun/code/entry_point.hpp"
+#include "smrun/base/log.hpp"
 #include "smrun/base/sys_error.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -87,8 +87,8 @@ base::Status make_executable(const fs::path& path, mode_t mode) {
     return base::fail(base::ErrorKind::kCode,
                       fmt::format("cannot make entry point {} executable: {}", path.string(),
                                   base::errno_text(errno)));
-  spdlog::info("entry point {} was not executable; mode changed from {:04o} to {:04o}",
-               path.string(), mode & 07777, wanted & 07777);
+  log::info("entry point {} was not executable; mode changed from {:04o} to {:04o}", path.string(),
+            mode & 07777, wanted & 07777);
   return {};
 }
 

@@ -1,9 +1,9 @@
 #include "smrun/code/extract.hpp"
+#include "smrun/base/log.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
 #include <iterator>
@@ -280,8 +280,8 @@ base::Status Extraction::run() {
       return member_failure(name,
                             fmt::format("cannot be written: {}", archive_message(writer.get())));
     if (written == ARCHIVE_WARN)
-      spdlog::warn("extracting {} member '{}': {}", m_archive.string(), base::printable(name),
-                   archive_message(writer.get()));
+      log::warn("extracting {} member '{}': {}", m_archive.string(), base::printable(name),
+                archive_message(writer.get()));
     if (archive_entry_size(entry) > 0)
       if (auto ok = copy_data(reader.get(), writer.get(), name); !ok) return ok;
     if (archive_write_finish_entry(writer.get()) < ARCHIVE_WARN)
@@ -318,7 +318,7 @@ base::Status extract_archive_safely(const fs::path& archive, const fs::path& des
   base::Status status = extraction.run();
   if (!status) {
     extraction.roll_back();
-    spdlog::debug("rolled back partial extraction of {} into {}", archive.string(), dest.string());
+    log::debug("rolled back partial extraction of {} into {}", archive.string(), dest.string());
   }
   return status;
 }

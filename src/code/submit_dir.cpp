@@ -1,8 +1,8 @@
 #include "smrun/code/submit_dir.hpp"
+#include "smrun/base/log.hpp"
 #include "smrun/base/sys_error.hpp"
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include <stdlib.h>
 
@@ -115,15 +115,15 @@ base::Status fill_from(const fs::path& source, const fs::path& code_dir) {
           fmt::format("code directory {} lies inside submit directory {}; copying "
                       "would recurse into itself",
                       code_dir.string(), source.string()));
-    spdlog::info("copying submit directory {} into {}", source.string(), code_dir.string());
+    log::info("copying submit directory {} into {}", source.string(), code_dir.string());
     return copy_tree_contents(source, code_dir);
   }
   if (is_tar_archive(source)) {
-    spdlog::info("extracting {} into {}", source.string(), code_dir.string());
+    log::info("extracting {} into {}", source.string(), code_dir.string());
     return extract_archive_safely(source, code_dir);
   }
   // shutil.copy2(uri, path): a single file lands in the code dir under its own name.
-  spdlog::info("copying {} into {}", source.string(), code_dir.string());
+  log::info("copying {} into {}", source.string(), code_dir.string());
   return copy_file_into(source, code_dir);
 }
 
@@ -167,7 +167,7 @@ base::Status fill_from_remote(const std::string& uri, const fs::path& code_dir,
         fmt::format("submit directory {} is not a tar archive (expected a .tar.gz such as the "
                     "sourcedir.tar.gz the SageMaker SDK uploads)",
                     uri));
-  spdlog::info("extracting {} into {}", uri, code_dir.string());
+  log::info("extracting {} into {}", uri, code_dir.string());
   return extract_archive_safely(*local, code_dir);
 }
 
@@ -183,8 +183,8 @@ base::Status prepare_code_dir(const std::string& submit_uri, const fs::path& cod
   bool empty = false;
   if (auto listed = is_empty_dir(code_dir, empty); !listed) return listed;
   if (!empty) {
-    spdlog::info("code directory {} is not empty; using it as is and ignoring submit directory {}",
-                 code_dir.string(), submit_uri.empty() ? "(none)" : submit_uri);
+    log::info("code directory {} is not empty; using it as is and ignoring submit directory {}",
+              code_dir.string(), submit_uri.empty() ? "(none)" : submit_uri);
     return {};
   }
   if (submit_uri.empty()) return {};

@@ -1,9 +1,9 @@
 #include "smrun/env/devices.hpp"
+#include "smrun/base/log.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <spdlog/spdlog.h>
 #include <charconv>
 #include <chrono>
 #include <filesystem>
@@ -46,11 +46,11 @@ std::optional<std::string> capture_tool(const EnvSnapshot& env, const std::strin
   auto result = supervise::run_and_capture(
       spec, std::chrono::duration_cast<std::chrono::milliseconds>(kToolTimeout));
   if (!result) {
-    spdlog::debug("running {} failed: {}", exe, result.error().message);
+    log::debug("running {} failed: {}", exe, result.error().message);
     return std::nullopt;
   }
   if (result->timed_out) {
-    spdlog::warn("{} did not finish within {}s; assuming no devices", exe, kToolTimeout.count());
+    log::warn("{} did not finish within {}s; assuming no devices", exe, kToolTimeout.count());
     return std::nullopt;
   }
   if (result->exit_code != 0) return std::nullopt;
@@ -142,7 +142,7 @@ base::Expected<DeviceCounts> detect_devices(const EnvSnapshot& env,
     if (out) {
       auto n = count_neuron_cores_in_neuron_ls_json(*out);
       if (!n)
-        spdlog::warn("neuron-ls -j printed JSON without nc_count entries; assuming 0 NeuronCores");
+        log::warn("neuron-ls -j printed JSON without nc_count entries; assuming 0 NeuronCores");
       counts.neurons = n.value_or(0);
     }
   }

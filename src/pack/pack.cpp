@@ -1,4 +1,5 @@
 #include "smrun/pack/pack.hpp"
+#include "smrun/base/log.hpp"
 
 #include <sys/stat.h>
 
@@ -8,7 +9,6 @@
 #include <thread>
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "smrun/pack/atomic_file.hpp"
 #include "smrun/pack/parallel_gzip.hpp"
@@ -81,8 +81,7 @@ base::Expected<PackResult> pack_directory(const fs::path& dir, const fs::path& o
   if (!listing) return base::Unexpected<base::Error>(std::move(listing).error());
   PackResult result;
   for (const std::string& name : listing->skipped) {
-    spdlog::warn("pack: skipping {}/{}: not a regular file, directory or symlink", dir.string(),
-                 name);
+    log::warn("pack: skipping {}/{}: not a regular file, directory or symlink", dir.string(), name);
     result.skipped.push_back(name);
   }
 

@@ -1,4 +1,5 @@
 #include "smrun/pack/tar_writer.hpp"
+#include "smrun/base/log.hpp"
 #include "smrun/base/sys_error.hpp"
 
 #include <archive.h>
@@ -12,7 +13,6 @@
 #include <vector>
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 namespace smrun::pack {
 
@@ -133,7 +133,7 @@ base::Status TarWriter::write_header(const std::string& name, const struct stat&
   if (rc == ARCHIVE_WARN) {
     // e.g. a name that is not valid in the current locale: stored byte-for-byte, still readable.
     const char* detail = archive_error_string(m_archive);
-    spdlog::warn("pack: {}: {}", name, detail ? detail : "tar warning");
+    log::warn("pack: {}: {}", name, detail ? detail : "tar warning");
   } else if (rc != ARCHIVE_OK) {
     return archive_failure("add", name);
   }

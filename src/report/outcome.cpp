@@ -1,6 +1,5 @@
 #include "smrun/report/outcome.hpp"
-
-#include <spdlog/spdlog.h>
+#include "smrun/base/log.hpp"
 
 #include "smrun/base/exit_code.hpp"
 #include "smrun/report/failure_report.hpp"
@@ -52,22 +51,22 @@ int finish(const Outcome& outcome, const OutcomeFiles* files,
   if (outcome.kind == OutcomeKind::kSuccess) {
     if (files != nullptr)
       if (auto st = write_success_file(files->success_file); !st)
-        spdlog::error("{}", st.error().message);
-    spdlog::info("Reporting training SUCCESS");
+        log::error("{}", st.error().message);
+    log::info("Reporting training SUCCESS");
     return outcome.exit_code;
   }
   const std::string text = scrub_secrets(outcome.report, secrets);
-  spdlog::error("Reporting training FAILURE");
-  spdlog::error("{}", text.substr(0, text.find('\n')));
+  log::error("Reporting training FAILURE");
+  log::error("{}", text.substr(0, text.find('\n')));
   if (files != nullptr) {
     auto written = write_failure_file(files->failure_file, text);
     if (!written)
-      spdlog::error("{}", written.error().message);
+      log::error("{}", written.error().message);
     else if (!*written)
-      spdlog::info("{} already exists (written by the user program); leaving it as it is",
-                   files->failure_file.string());
+      log::info("{} already exists (written by the user program); leaving it as it is",
+                files->failure_file.string());
   }
-  spdlog::error("Encountered exit_code {}", outcome.exit_code);
+  log::error("Encountered exit_code {}", outcome.exit_code);
   return outcome.exit_code;
 }
 

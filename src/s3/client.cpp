@@ -1,7 +1,7 @@
 #include "smrun/s3/client.hpp"
+#include "smrun/base/log.hpp"
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include <charconv>
 #include <chrono>
@@ -268,14 +268,14 @@ base::Expected<HttpResponse, S3Failure> S3Client::execute(Call& call) {
                 is_retryable_status(response->status, code));
       if (!region_corrected && !hint.empty() && hint != region &&
           (response->status == 301 || response->status == 307 || response->status == 400)) {
-        spdlog::info("S3 says bucket {} is in region {}, not {}; signing for {} from now on",
-                     call.url->bucket, hint, region, hint);
+        log::info("S3 says bucket {} is in region {}, not {}; signing for {} from now on",
+                  call.url->bucket, hint, region, hint);
         m_context->learn_region(call.url->bucket, hint);
         region_corrected = true;
         retry_now = true;
       } else if (!credentials_refreshed && is_expired_token(code)) {
-        spdlog::info("S3 says the credentials from {} have expired; fetching fresh ones",
-                     credential_source);
+        log::info("S3 says the credentials from {} have expired; fetching fresh ones",
+                  credential_source);
         m_context->credentials().invalidate();
         credentials_refreshed = true;
         retry_now = true;
@@ -294,8 +294,8 @@ base::Expected<HttpResponse, S3Failure> S3Client::execute(Call& call) {
     auto delay = backoff_delay(policy, attempt, m_rng);
     delay = std::min(
         delay, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()));
-    spdlog::warn("{}; retrying in {} ms (attempt {} of {})", last.message, delay.count(),
-                 attempt + 1, policy.max_attempts);
+    log::warn("{}; retrying in {} ms (attempt {} of {})", last.message, delay.count(), attempt + 1,
+              policy.max_attempts);
     const auto wake = Clock::now() + delay;
     while (Clock::now() < wake && !m_context->cancelled())
       std::this_thread::sleep_for(

@@ -1,11 +1,11 @@
 #include "smrun/s3/intermediate_sync.hpp"
+#include "smrun/base/log.hpp"
 
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cctype>
@@ -125,8 +125,8 @@ base::Expected<std::unique_ptr<IntermediateSync>> IntermediateSync::start(
     sync->m_watcher = std::move(*watcher);
     sync->m_watch_thread = std::thread([s = sync.get()] { s->watch_loop(); });
   } else {
-    spdlog::warn("{}; files in {} are uploaded at the end of the job only", watcher.error().message,
-                 sync->m_options.dir.string());
+    log::warn("{}; files in {} are uploaded at the end of the job only", watcher.error().message,
+              sync->m_options.dir.string());
   }
   for (int i = 0; i < sync->m_options.uploaders; ++i)
     sync->m_uploaders.emplace_back([s = sync.get(), i] { s->upload_loop(i); });
@@ -162,8 +162,8 @@ void IntermediateSync::watch_loop() {
   try {
     watch_events();
   } catch (const std::exception& e) {  // never let the watcher end the process (PID 1)
-    spdlog::error("intermediate output: watching {} failed: {}; the final pass still uploads",
-                  m_options.dir.string(), e.what());
+    log::error("intermediate output: watching {} failed: {}; the final pass still uploads",
+               m_options.dir.string(), e.what());
   }
 }
 
@@ -176,7 +176,7 @@ void IntermediateSync::watch_events() {
         m_watcher->wait(stopping ? std::chrono::milliseconds(0) : std::chrono::milliseconds(-1));
     enqueue(events.finished);
     bool rescan = events.overflowed;
-    if (rescan) spdlog::warn("inotify lost events for {}: rescanning it", m_options.dir.string());
+    if (rescan) log::warn("inotify lost events for {}: rescanning it", m_options.dir.string());
     {
       std::lock_guard lock(m_mutex);
       if (m_rescan && m_queue.empty()) {
@@ -200,8 +200,8 @@ void IntermediateSync::push_locked(const std::string& rel) {
     // uploaders emptied the (full, so non-empty) queue; only files not in S3 as they are now
     // are queued again.
     if (!m_overflow_logged)
-      spdlog::warn("more than {} files waiting for upload in {}: rescanning once the queue drains",
-                   m_options.max_queued, m_options.dir.string());
+      log::warn("more than {} files waiting for upload in {}: rescanning once the queue drains",
+                m_options.max_queued, m_options.dir.string());
     m_overflow_logged = true;
     m_rescan = true;
     return;
@@ -252,7 +252,7 @@ void IntermediateSync::upload_loop(int worker) {
     try {
       upload(rel, worker, ++sequence);
     } catch (const std::exception& e) {  // never let an upload end the process (PID 1)
-      spdlog::error("intermediate output: upload of {} failed: {}", rel, e.what());
+      log::error("intermediate output: upload of {} failed: {}", rel, e.what());
       std::lock_guard lock(m_mutex);
       ++m_summary.failed;
     }
@@ -273,14 +273,14 @@ void IntermediateSync::upload(const std::string& rel, int worker, std::uint64_t 
   fs::create_directories(m_staging, ec);  // in case the program emptied the directory
   auto snapshot = take_snapshot(source, staged, m_options.snapshot);
   if (!snapshot) {
-    spdlog::error("intermediate output: {} not uploaded: {}", url.str(), snapshot.error().message);
+    log::error("intermediate output: {} not uploaded: {}", url.str(), snapshot.error().message);
     std::lock_guard lock(m_mutex);
     ++m_summary.failed;
     return;
   }
   if (!*snapshot) {
-    spdlog::debug("intermediate output: {} is gone (or not a regular file); not uploaded",
-                  source.string());
+    log::debug("intermediate output: {} is gone (or not a regular file); not uploaded",
+               source.string());
     return;
   }
   const Snapshot& snap = **snapshot;
@@ -289,7 +289,7 @@ void IntermediateSync::upload(const std::string& rel, int worker, std::uint64_t 
     m_in_flight[rel] = snap.source;
   }
   if (snap.method == SnapshotMethod::kInPlace)
-    spdlog::debug(
+    log::debug(
         "intermediate output: not enough free space to copy {} ({}); uploading it in "
         "place",
         source.string(), human_bytes(snap.source.size));
@@ -302,16 +302,16 @@ void IntermediateSync::upload(const std::string& rel, int worker, std::uint64_t 
   if (!stats) {
     if (m_cancel->load()) return;  // finish() lists it as not uploaded
     ++m_summary.failed;
-    spdlog::error("intermediate output: {}", stats.error().message);
+    log::error("intermediate output: {}", stats.error().message);
     return;
   }
   ++m_summary.uploaded;
   m_summary.bytes += stats->bytes;
   // A version that changed while it was read is not recorded: the final pass uploads it again.
   if (consistent) m_uploaded[rel] = snap.source;
-  spdlog::debug("intermediate output: uploaded {} ({}, {} part{}) in {:.2f} s{}", url.str(),
-                human_bytes(stats->bytes), stats->parts, stats->parts == 1 ? "" : "s",
-                stats->seconds, consistent ? "" : " (it changed while being read)");
+  log::debug("intermediate output: uploaded {} ({}, {} part{}) in {:.2f} s{}", url.str(),
+             human_bytes(stats->bytes), stats->parts, stats->parts == 1 ? "" : "s", stats->seconds,
+             consistent ? "" : " (it changed while being read)");
 }
 
 IntermediateSyncSummary IntermediateSync::finish() {
@@ -340,10 +340,9 @@ IntermediateSyncSummary IntermediateSync::finish() {
 
   const IntermediateSyncSummary& s = m_summary;
   const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
-  spdlog::info(
-      "Intermediate output: {} file{} ({}) uploaded to {}/{} (final pass and wait {:.1f} s)",
-      s.uploaded, s.uploaded == 1 ? "" : "s", human_bytes(s.bytes), m_options.target.str(),
-      s.failed == 0 ? "" : fmt::format(", {} failed", s.failed), seconds);
+  log::info("Intermediate output: {} file{} ({}) uploaded to {}/{} (final pass and wait {:.1f} s)",
+            s.uploaded, s.uploaded == 1 ? "" : "s", human_bytes(s.bytes), m_options.target.str(),
+            s.failed == 0 ? "" : fmt::format(", {} failed", s.failed), seconds);
   if (!s.not_uploaded.empty()) {
     constexpr std::size_t kShown = 10;
     std::string names;
@@ -351,10 +350,10 @@ IntermediateSyncSummary IntermediateSync::finish() {
       names += (i == 0 ? "" : ", ") + m_options.target.join(s.not_uploaded[i]).str();
     if (s.not_uploaded.size() > kShown)
       names += fmt::format(" and {} more", s.not_uploaded.size() - kShown);
-    spdlog::error("intermediate output: {} file{} not uploaded within {}={}: {}",
-                  s.not_uploaded.size(), s.not_uploaded.size() == 1 ? "" : "s", kSyncWaitVariable,
-                  std::chrono::duration_cast<std::chrono::seconds>(m_options.final_wait).count(),
-                  names);
+    log::error("intermediate output: {} file{} not uploaded within {}={}: {}",
+               s.not_uploaded.size(), s.not_uploaded.size() == 1 ? "" : "s", kSyncWaitVariable,
+               std::chrono::duration_cast<std::chrono::seconds>(m_options.final_wait).count(),
+               names);
   }
   return m_summary;
 }

@@ -1,4 +1,5 @@
 #include "smrun/s3/transfer.hpp"
+#include "smrun/base/log.hpp"
 #include "smrun/base/sys_error.hpp"
 
 #include <fcntl.h>
@@ -6,7 +7,6 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <cerrno>
@@ -69,17 +69,17 @@ class ProgressLog {
     const double rate = seconds > 0 ? bytes / seconds : 0;
     const std::uint64_t total = m_total.load();
     if (bytes == 0) {
-      spdlog::info("{}: no data yet after {:.0f} s", m_label, seconds);
+      log::info("{}: no data yet after {:.0f} s", m_label, seconds);
       return;
     }
     if (total == 0) {
-      spdlog::info("{}: {} so far, {}/s", m_label, human_bytes(bytes), human_bytes(rate));
+      log::info("{}: {} so far, {}/s", m_label, human_bytes(bytes), human_bytes(rate));
       return;
     }
     const double left = rate > 0 ? (static_cast<double>(total) - bytes) / rate : 0;
-    spdlog::info("{}: {} of {} ({:.0f}%), {}/s, about {:.0f} s left", m_label, human_bytes(bytes),
-                 human_bytes(static_cast<double>(total)),
-                 100.0 * bytes / static_cast<double>(total), human_bytes(rate), left);
+    log::info("{}: {} of {} ({:.0f}%), {}/s, about {:.0f} s left", m_label, human_bytes(bytes),
+              human_bytes(static_cast<double>(total)), 100.0 * bytes / static_cast<double>(total),
+              human_bytes(rate), left);
   }
 
   std::string m_label;
@@ -303,7 +303,7 @@ base::Expected<TransferStats, S3Failure> upload_file(const std::shared_ptr<S3Con
     }
     if (failure) {
       if (auto aborted = client.abort_multipart_upload(url, *upload_id); !aborted)
-        spdlog::warn("{}", aborted.error().message);
+        log::warn("{}", aborted.error().message);
       return base::Unexpected(*failure);
     }
     stats.parts = static_cast<int>(count);

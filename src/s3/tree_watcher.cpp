@@ -1,4 +1,5 @@
 #include "smrun/s3/tree_watcher.hpp"
+#include "smrun/base/log.hpp"
 #include "smrun/base/sys_error.hpp"
 
 #include <poll.h>
@@ -7,7 +8,6 @@
 #include <sys/stat.h>
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -125,14 +125,14 @@ bool TreeWatcher::add_watch(const std::string& rel) {
   // Without a watch the directory is still listed, so scan() finds its files.
   if (err == ENOSPC) {
     if (!m_limit_logged)
-      spdlog::warn(
+      log::warn(
           "cannot watch {}: the inotify watch limit (fs.inotify.max_user_watches) is reached; "
           "files in directories without a watch are uploaded by the final pass",
           path.string());
     m_limit_logged = true;
     return true;
   }
-  spdlog::warn("cannot watch {}: {}", path.string(), base::errno_text(err));
+  log::warn("cannot watch {}: {}", path.string(), base::errno_text(err));
   return true;
 }
 
@@ -167,7 +167,7 @@ void TreeWatcher::handle(const ::inotify_event& event, TreeEvents& out) {
   }
   if ((event.mask & IN_IGNORED) != 0) {  // the directory was deleted, or forget_tree() ran
     if (auto it = m_dirs.find(event.wd); it != m_dirs.end() && it->second.empty())
-      spdlog::warn("{} was removed: nothing more in it can be uploaded", m_root.string());
+      log::warn("{} was removed: nothing more in it can be uploaded", m_root.string());
     m_dirs.erase(event.wd);
     return;
   }

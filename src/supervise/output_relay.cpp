@@ -1,8 +1,8 @@
 #include "smrun/supervise/output_relay.hpp"
+#include "smrun/base/log.hpp"
 #include "smrun/base/sys_error.hpp"
 
 #include <fcntl.h>
-#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -116,8 +116,8 @@ bool OutputRelay::read_once(WorkerStreams& worker, Stream& stream) {
   if (n < 0 && errno == EINTR) return true;
   if (n < 0 && errno == EAGAIN) return false;
   if (n < 0)
-    spdlog::warn("reading {} of {}: {}", stream.is_stderr ? "stderr" : "stdout", worker.label,
-                 base::errno_text(errno));
+    log::warn("reading {} of {}: {}", stream.is_stderr ? "stderr" : "stdout", worker.label,
+              base::errno_text(errno));
   close_stream(stream);  // EOF: every writer (worker and its descendants) is gone
   return false;
 }
@@ -152,8 +152,8 @@ void OutputRelay::write_log(WorkerStreams& worker, std::string_view data) {
     } else if (n < 0 && errno == EINTR) {
       continue;
     } else {
-      spdlog::warn("writing the log file of {}: {}; not logging it any more", worker.label,
-                   base::errno_text(n < 0 ? errno : ENOSPC));
+      log::warn("writing the log file of {}: {}; not logging it any more", worker.label,
+                base::errno_text(n < 0 ? errno : ENOSPC));
       worker.log_file.reset();
     }
   }
@@ -178,8 +178,7 @@ void OutputRelay::abandon() {
   }
   const std::size_t dropped = m_stdout.dropped_bytes() + m_stderr.dropped_bytes();
   if (dropped > 0)
-    spdlog::warn("{} bytes of worker output could not be relayed (stdout/stderr not read)",
-                 dropped);
+    log::warn("{} bytes of worker output could not be relayed (stdout/stderr not read)", dropped);
 }
 
 std::string OutputRelay::stderr_tail(std::size_t index) const {

@@ -1,8 +1,8 @@
 #include "smrun/supervise/output_sink.hpp"
+#include "smrun/base/log.hpp"
 
 #include <limits.h>
 #include <poll.h>
-#include <spdlog/spdlog.h>
 #include <sys/uio.h>
 
 #include <cerrno>
@@ -71,8 +71,8 @@ void OutputSink::consume(std::size_t written) {
 // Losing the relay must not stop supervision (EPIPE with SIGPIPE ignored, EBADF): the tail and
 // the log files still get everything.
 void OutputSink::fail(int error_number) {
-  spdlog::warn("cannot relay worker output to descriptor {}: {}; dropping it from now on", m_fd,
-               std::generic_category().message(error_number));
+  log::warn("cannot relay worker output to descriptor {}: {}; dropping it from now on", m_fd,
+            std::generic_category().message(error_number));
   abandon();
 }
 

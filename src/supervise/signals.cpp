@@ -1,7 +1,7 @@
 #include "smrun/supervise/signals.hpp"
+#include "smrun/base/log.hpp"
 
 #include <signal.h>
-#include <spdlog/spdlog.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -45,7 +45,7 @@ void block_supervised_signals() {
 void become_subreaper() {
   if (getpid() == 1) return;
   if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0)
-    spdlog::warn(
+    log::warn(
         "cannot become a child subreaper (prctl(PR_SET_CHILD_SUBREAPER): {}); orphaned "
         "worker descendants will not be reaped or cleaned up by smrun",
         std::generic_category().message(errno));

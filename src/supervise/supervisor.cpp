@@ -1,9 +1,9 @@
 #include "smrun/supervise/supervisor.hpp"
+#include "smrun/base/log.hpp"
 #include "smrun/base/sys_error.hpp"
 
 #include <poll.h>
 #include <signal.h>
-#include <spdlog/spdlog.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -127,7 +127,7 @@ base::Status Supervision::start(const std::vector<ProcessSpec>& specs,
   for (const ProcessSpec& spec : specs) {
     auto spawned = spawn_process(spec, spawn_options);
     if (!spawned) {
-      spdlog::error("cannot start {}: {}", spec.label, spawned.error().message);
+      log::error("cannot start {}: {}", spec.label, spawned.error().message);
       // Nothing has run long enough to need a grace period.
       for (Worker& worker : m_workers) signal_group(worker, SIGKILL);
       return base::Unexpected(std::move(spawned).error());
@@ -146,9 +146,9 @@ base::Status Supervision::start(const std::vector<ProcessSpec>& specs,
     if (worker.exec_failure) {
       worker.result.exec_failed = true;
       worker.result.exec_error = worker.exec_failure->message;
-      spdlog::error("{}: {}", spec.label, worker.exec_failure->message);
+      log::error("{}: {}", spec.label, worker.exec_failure->message);
     } else {
-      spdlog::info("started {} (pid {})", spec.label, worker.pid);
+      log::info("started {} (pid {})", spec.label, worker.pid);
     }
   }
   return {};
@@ -221,7 +221,7 @@ void Supervision::stop_workers(const HookAction& action) {
   m_hook_settled = true;
   if (!m_stop_reason) {
     m_stop_reason = action.reason;
-    spdlog::warn("stopping all workers: {}", action.reason);
+    log::warn("stopping all workers: {}", action.reason);
   }
   for (Worker& worker : m_workers)
     if (!worker.reaped) terminate_group(worker, "stop requested");
@@ -270,7 +270,7 @@ void Supervision::reap_children() {
       if (Worker* worker = find(pid))
         on_worker_exit(*worker, status);
       else
-        spdlog::debug("reaped orphan process {}", pid);
+        log::debug("reaped orphan process {}", pid);
       continue;
     }
     if (pid < 0 && errno == EINTR) continue;
@@ -295,11 +295,11 @@ void Supervision::on_worker_exit(Worker& worker, int status) {
   if (worker.exec_failure) result.exit = ExitInfo{worker.exec_failure->exit_code, 0, false};
   const bool failure = !worker.stopped_as_service && (result.exec_failed || failed(result.exit));
   if (worker.service && !worker.stopped_as_service && !failed(result.exit))
-    spdlog::warn("service {} (pid {}) ended before the job did", result.label, worker.pid);
+    log::warn("service {} (pid {}) ended before the job did", result.label, worker.pid);
   if (failure)
-    spdlog::warn("{} (pid {}) failed: {}", result.label, worker.pid, describe(result.exit));
+    log::warn("{} (pid {}) failed: {}", result.label, worker.pid, describe(result.exit));
   else
-    spdlog::info("{} (pid {}) exited with code 0", result.label, worker.pid);
+    log::info("{} (pid {}) exited with code 0", result.label, worker.pid);
 
   // What is left of its group (daemonised helpers, data loader processes) must not outlive it.
   terminate_group(worker, "its leader exited");
@@ -327,10 +327,10 @@ void Supervision::forward(int signo) {
   const bool first_stop = stop && m_received_signal == 0;
   if (first_stop) m_received_signal = signo;
   if (stop) m_hook_settled = true;
-  spdlog::info("received {}", name);
+  log::info("received {}", name);
   for (Worker& worker : m_workers) {
     if (!signal_group(worker, signo)) continue;
-    spdlog::info("forwarding {} to {} (pgid {})", name, worker.result.label, worker.pid);
+    log::info("forwarding {} to {} (pgid {})", name, worker.result.label, worker.pid);
     if (stop && !worker.kill_at) worker.kill_at = Clock::now() + m_options.grace;
   }
   if (first_stop && m_options.hooks != nullptr)
@@ -340,13 +340,13 @@ void Supervision::forward(int signo) {
 }
 
 void Supervision::kill_all_now() {
-  spdlog::warn("received SIGINT again: sending SIGKILL to every worker now");
+  log::warn("received SIGINT again: sending SIGKILL to every worker now");
   m_killed_on_second_interrupt = true;
   for (Worker& worker : m_workers) {
     if (worker.kill_sent) continue;
     worker.kill_sent = true;
     if (signal_group(worker, SIGKILL))
-      spdlog::info("sent SIGKILL to {} (pgid {})", worker.result.label, worker.pid);
+      log::info("sent SIGKILL to {} (pgid {})", worker.result.label, worker.pid);
   }
   // Processes outside the worker groups go the same way once the workers are reaped.
   if (m_sweep_kill_at) m_sweep_kill_at = Clock::now();
@@ -358,8 +358,8 @@ bool Supervision::signal_group(Worker& worker, int signo) {
   if (errno == ESRCH)
     worker.group_gone = true;
   else
-    spdlog::warn("cannot send {} to {} (pgid {}): {}", signal_name(signo), worker.result.label,
-                 worker.pid, base::errno_text(errno));
+    log::warn("cannot send {} to {} (pgid {}): {}", signal_name(signo), worker.result.label,
+              worker.pid, base::errno_text(errno));
   return false;
 }
 
@@ -367,7 +367,7 @@ void Supervision::terminate_group(Worker& worker, const char* reason) {
   if (worker.kill_at) return;  // already stopping: keep the first deadline
   if (!signal_group(worker, SIGTERM)) return;
   worker.kill_at = Clock::now() + m_options.grace;
-  spdlog::info("sending SIGTERM to {} (pgid {}): {}", worker.result.label, worker.pid, reason);
+  log::info("sending SIGTERM to {} (pgid {}): {}", worker.result.label, worker.pid, reason);
 }
 
 // All workers are done: any other descendant still alive (e.g. one that made its own session)
@@ -382,7 +382,7 @@ void Supervision::start_sweep() {
                                              [&](const Worker& w) { return w.pid == pgid; });
     if (in_worker_group) continue;  // its group was already sent SIGTERM when the leader exited
     if (::kill(pid, SIGTERM) == 0)
-      spdlog::info("all workers are done; sending SIGTERM to leftover process {}", pid);
+      log::info("all workers are done; sending SIGTERM to leftover process {}", pid);
   }
 }
 
@@ -391,7 +391,7 @@ void Supervision::kill_leftovers() {
     if (::kill(pid, SIGKILL) != 0) continue;
     m_killed_after_grace = true;
     if (m_killed_leftovers.insert(pid).second)
-      spdlog::warn("sending SIGKILL to leftover process {}", pid);
+      log::warn("sending SIGKILL to leftover process {}", pid);
   }
 }
 
@@ -401,8 +401,8 @@ void Supervision::check_deadlines(Clock::time_point now) {
     worker.kill_sent = true;
     if (!signal_group(worker, SIGKILL)) continue;
     m_killed_after_grace = true;
-    spdlog::warn("{} (pgid {}) still running {}s after SIGTERM; sending SIGKILL",
-                 worker.result.label, worker.pid, m_options.grace.count());
+    log::warn("{} (pgid {}) still running {}s after SIGTERM; sending SIGKILL", worker.result.label,
+              worker.pid, m_options.grace.count());
   }
   if (m_sweep_kill_at && !m_no_children && now >= *m_sweep_kill_at && now >= m_next_rescan) {
     if (!m_give_up_at) m_give_up_at = now + kFinalKillWait;
@@ -411,16 +411,16 @@ void Supervision::check_deadlines(Clock::time_point now) {
   }
   if (m_give_up_at && now >= *m_give_up_at && !m_gave_up) {
     m_gave_up = true;
-    spdlog::warn("giving up on {} leftover process(es) that did not die after SIGKILL",
-                 list_children().size());
+    log::warn("giving up on {} leftover process(es) that did not die after SIGKILL",
+              list_children().size());
   }
   if (!m_output_deadline && all_reaped() && m_no_children)
     m_output_deadline = now + kOutputDrainWait;
   if (m_output_deadline && now >= *m_output_deadline && !m_output_abandoned &&
       (m_relay.reading() || !m_relay.flushed())) {
     m_output_abandoned = true;
-    spdlog::warn("worker output still not relayed {}s after the last process ended; dropping it",
-                 std::chrono::duration_cast<std::chrono::seconds>(kOutputDrainWait).count());
+    log::warn("worker output still not relayed {}s after the last process ended; dropping it",
+              std::chrono::duration_cast<std::chrono::seconds>(kOutputDrainWait).count());
     m_relay.abandon();
   }
 }

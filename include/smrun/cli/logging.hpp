@@ -12,7 +12,7 @@ namespace smrun::cli {
 void setup_logging();
 
 // Python logging level (sagemaker_container_log_level: 10 debug, 20 info, 30 warning, 40 error,
-// 50 critical; ints or numeric strings) -> spdlog level. Returns false if the value is not a level.
+// 50 critical; ints or numeric strings) -> log level. Returns false if the value is not a level.
 bool apply_python_log_level(const config::PyValue& level);
 
 }  // namespace smrun::cli

@@ -21,7 +21,7 @@ namespace smrun::supervise {
 // Each write carries whole queued items when they fit (a prefixed line is one item, so a line
 // of up to PIPE_BUF bytes goes out in one write and never mixes with another rank's line);
 // longer items are written in PIPE_BUF pieces, still back to back, since smrun is the only
-// writer of worker output to that descriptor. smrun's own log lines (spdlog, synchronous) can
+// writer of worker output to that descriptor. smrun's own log lines (base/log.hpp, synchronous) can
 // land between two pieces of such a long line, and can block if the reader stalls completely.
 class OutputSink {
  public:
