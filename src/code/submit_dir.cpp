@@ -10,6 +10,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <optional>
 #include <system_error>
 #include <utility>
@@ -99,6 +100,31 @@ base::Status is_empty_dir(const fs::path& dir, bool& empty) {
   return {};
 }
 
+// A file that claims to be an archive, by its name or by a compressor's magic bytes. The
+// reference copies any file tarfile cannot read, so a truncated sourcedir.tar.gz landed in the
+// code dir as is and the job failed later with "can't open file 'train.py'"; such a file is
+// handed to the extractor instead, whose error says what is wrong with it.
+bool looks_like_archive(const fs::path& file) {
+  std::string name = file.filename().string();
+  std::transform(name.begin(), name.end(), name.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  for (std::string_view suffix : {".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz",
+                                  ".tar.zst", ".tzst", ".gz"})
+    if (name.size() >= suffix.size() &&
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
+      return true;
+  std::ifstream in(file, std::ios::binary);
+  unsigned char head[6] = {};
+  in.read(reinterpret_cast<char*>(head), sizeof(head));
+  const auto n = in.gcount();
+  return (n >= 2 && head[0] == 0x1f && head[1] == 0x8b) ||                  // gzip
+         (n >= 3 && head[0] == 'B' && head[1] == 'Z' && head[2] == 'h') ||  // bzip2
+         (n >= 6 && head[0] == 0xfd && head[1] == '7' && head[2] == 'z' && head[3] == 'X' &&
+          head[4] == 'Z' && head[5] == 0) ||  // xz
+         (n >= 4 && head[0] == 0x28 && head[1] == 0xb5 && head[2] == 0x2f &&
+          head[3] == 0xfd);  // zstd
+}
+
 base::Status fill_from(const fs::path& source, const fs::path& code_dir) {
   std::error_code ec;
   const fs::file_status st = fs::status(source, ec);
@@ -118,7 +144,7 @@ base::Status fill_from(const fs::path& source, const fs::path& code_dir) {
     log::info("copying submit directory {} into {}", source.string(), code_dir.string());
     return copy_tree_contents(source, code_dir);
   }
-  if (is_tar_archive(source)) {
+  if (is_tar_archive(source) || looks_like_archive(source)) {
     log::info("extracting {} into {}", source.string(), code_dir.string());
     return extract_archive_safely(source, code_dir);
   }

@@ -124,6 +124,33 @@ TEST_F(SubmitDirTest, MissingSubmitPathIsACodeError) {
   EXPECT_NE(read_file(job.failure_file()).find("nope.tar.gz"), std::string::npos);
 }
 
+// A truncated or corrupt archive is an error naming it, not a file copied into code/ (after which
+// the job failed with Python's "can't open file 'train.py'"): by name, and by gzip magic.
+TEST_F(SubmitDirTest, CorruptOrTruncatedArchiveIsACodeError) {
+  const std::string whole = read_file(make_tarball("tarball"));
+  const fs::path truncated = job.scratch() / "truncated.tar.gz";
+  write_file(truncated, whole.substr(0, whole.size() / 2));
+  const fs::path renamed = job.scratch() / "code-bundle";  // gzip magic, no archive name
+  write_file(renamed, whole.substr(0, 40));
+  const fs::path junk = job.scratch() / "junk.tgz";
+  write_file(junk, "this is not an archive at all\n");
+  for (const fs::path& bad : {truncated, renamed, junk}) {
+    fs::remove_all(job.code_dir());
+    fs::remove_all(job.output_dir());
+    use_submit_dir(bad.string());
+    ProcessResult r = job.run_train();
+    EXPECT_EQ(r.exit_code, 66) << bad << r.err;
+    EXPECT_EQ(ran_from(), "<did not run>");
+    EXPECT_FALSE(fs::exists(job.code_dir() / bad.filename())) << "copied as a file: " << bad;
+    ASSERT_TRUE(fs::exists(job.failure_file())) << r.err;
+    const std::string failure = read_file(job.failure_file());
+    EXPECT_EQ(failure.rfind("UserCodeError: cannot extract " + bad.string() + ": ", 0), 0u)
+        << failure;
+    EXPECT_NE(failure.substr(0, failure.find('\n')).find(bad.string()), std::string::npos)
+        << failure;
+  }
+}
+
 TEST_F(SubmitDirTest, TarballEscapingTheCodeDirIsRefused) {
   // An archive member "../evil.py" must not be written outside the code dir.
   const fs::path src = job.scratch() / "evil_src" / "inner";
