@@ -8,7 +8,8 @@
 #   SMRUN_FUZZ_MAX_TIME=SECONDS caps each target's run (default 300)
 #
 # New inputs a run discovers go to a scratch directory, never into the committed seeds. A long
-# run of one target (an hour; -jobs=N -workers=N for several cores):
+# run of one target (an hour; -jobs=N -workers=N for several cores; TMPDIR=/dev/shm speeds up
+# the targets that write file trees):
 #   mkdir -p /tmp/fuzz-extract && build-fuzz/fuzz/fuzz_extract -max_total_time=3600 -timeout=30 \
 #       /tmp/fuzz-extract fuzz/corpus/fuzz_extract
 set -euo pipefail
