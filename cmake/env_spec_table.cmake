@@ -38,10 +38,5 @@ ${rows}};
 }  // namespace smrun::cli::generated
 ")
 set(out "${PROJECT_BINARY_DIR}/generated/smrun_env_spec.hpp")
-set(old "")
-if(EXISTS "${out}")
-  file(READ "${out}" old)
-endif()
-if(NOT old STREQUAL text)
-  file(WRITE "${out}" "${text}")
-endif()
+include("${CMAKE_CURRENT_LIST_DIR}/write_if_changed.cmake")
+smrun_write_if_changed("${out}" "${text}")

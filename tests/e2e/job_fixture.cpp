@@ -136,6 +136,30 @@ ProcessResult JobDir::run_train(const Env& extra, std::chrono::milliseconds time
   return run_smrun({"train"}, environment(extra), timeout);
 }
 
+ProcessResult JobDir::run_train_after_mount(const std::vector<std::string>& mount_args,
+                                            const Env& extra,
+                                            std::chrono::milliseconds timeout) const {
+  ProcessOptions options;
+  // Fixed script; smrun's path and the mount arguments are its arguments.
+  options.argv = {"/usr/bin/unshare",
+                  "-m",
+                  "--propagation",
+                  "private",
+                  "/bin/sh",
+                  "-c",
+                  "s=$1; shift; mount \"$@\" && exec \"$s\" train",
+                  "sh",
+                  smrun_binary().string()};
+  options.argv.insert(options.argv.end(), mount_args.begin(), mount_args.end());
+  options.env = environment(extra);
+  options.cwd = m_tmp.path();
+  options.timeout = timeout;
+  ProcessResult r = run_process(options);
+  EXPECT_FALSE(r.timed_out) << "smrun did not finish within " << timeout.count() << " ms\n"
+                            << r.err;
+  return r;
+}
+
 ProcessResult JobDir::run_env(const std::vector<std::string>& args, const Env& extra,
                               std::chrono::milliseconds timeout) const {
   std::vector<std::string> all{"env"};

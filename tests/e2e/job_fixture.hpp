@@ -66,6 +66,11 @@ class JobDir {
   ProcessResult run_smrun(const std::vector<std::string>& args, const Env& env,
                           std::chrono::milliseconds timeout = 90s) const;
   ProcessResult run_train(const Env& extra = {}, std::chrono::milliseconds timeout = 90s) const;
+  // `smrun train` in a private mount namespace after `mount <mount_args...>` (root only), e.g.
+  // {"--bind", "-o", "ro", dir, dir} or {"-t", "tmpfs", "-o", "size=1m", "smrun-test", dir}.
+  ProcessResult run_train_after_mount(const std::vector<std::string>& mount_args,
+                                      const Env& extra = {},
+                                      std::chrono::milliseconds timeout = 60s) const;
   ProcessResult run_env(const std::vector<std::string>& args = {}, const Env& extra = {},
                         std::chrono::milliseconds timeout = 60s) const;
 

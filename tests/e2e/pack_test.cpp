@@ -154,22 +154,9 @@ TEST(TrainPacking, ArchiveThatCannotFitIsSkipped) {
                       ".write(os.urandom(4 << 20))\n");
   fs::create_directories(job.output_dir());
   for (const char* mode : {"1", "required"}) {
-    ProcessOptions options;
-    // Fixed script; the mount point and smrun's path are arguments.
-    options.argv = {"/usr/bin/unshare",
-                    "-m",
-                    "--propagation",
-                    "private",
-                    "/bin/sh",
-                    "-c",
-                    "mount -t tmpfs -o size=1m smrun-test \"$1\" && shift && exec \"$@\"",
-                    "sh",
-                    job.output_dir().string(),
-                    smrun_binary().string(),
-                    "train"};
-    options.env = job.environment({{"SMRUN_PACK_MODEL", mode}});
-    options.timeout = 60s;
-    ProcessResult r = run_process(options);
+    ProcessResult r = job.run_train_after_mount(
+        {"-t", "tmpfs", "-o", "size=1m", "smrun-test", job.output_dir().string()},
+        {{"SMRUN_PACK_MODEL", mode}});
     const std::string expected = "not packing " + job.model_dir().string() + " into " +
                                  (job.output_dir() / "model.tar.gz").string() +
                                  ": its file system has ";

@@ -114,22 +114,8 @@ TEST(Reporting, UnwritableOutputFailsBeforeTheProgramStarts) {
   fs::create_directories(job.output_dir() / "data");
   ProcessResult r;
   if (::geteuid() == 0) {
-    // Fixed script; the mount point and smrun's path are arguments.
-    ProcessOptions options;
-    options.argv = {"/usr/bin/unshare",
-                    "-m",
-                    "--propagation",
-                    "private",
-                    "/bin/sh",
-                    "-c",
-                    "mount --bind -o ro \"$1\" \"$1\" && shift && exec \"$@\"",
-                    "sh",
-                    job.output_dir().string(),
-                    smrun_binary().string(),
-                    "train"};
-    options.env = job.environment();
-    options.timeout = 60s;
-    r = run_process(options);
+    r = job.run_train_after_mount(
+        {"--bind", "-o", "ro", job.output_dir().string(), job.output_dir().string()});
   } else {
     fs::permissions(job.output_dir(), fs::perms::owner_read | fs::perms::owner_exec);
     r = job.run_train();
