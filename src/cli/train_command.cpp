@@ -18,9 +18,9 @@
 #include "smrun/base/secrets.hpp"
 #include "smrun/base/sys_error.hpp"
 #include "smrun/cli/commands.hpp"
-#include "smrun/cli/distributed_run.hpp"
 #include "smrun/cli/help.hpp"
 #include "smrun/cli/job_context.hpp"
+#include "smrun/cli/launch_run.hpp"
 #include "smrun/cli/s3_setup.hpp"
 #include "smrun/cli/train_steps.hpp"
 #include "smrun/cli/version.hpp"
@@ -85,31 +85,13 @@ void log_banner(const JobContext& ctx) {
             d.gpus, d.neurons);
 }
 
-void log_invocation(const launch::ProcessPlan& plan, const JobContext& ctx) {
-  log::info("Invoking user script: {}", redacted_command(plan, ctx));
-  env::EnvList display_env = env::sm_environment(ctx.display);
-  display_env.append(env::process_extras(ctx.display, ctx.process_env));
-  for (const auto& [k, v] : display_env.entries())
-    log::debug("env {}={}", k, base::is_secret_name(k) ? base::kRedacted : v);
-}
-
-supervise::ProcessSpec make_spec(std::vector<std::string> argv, const launch::ProcessPlan& plan,
-                                 const JobContext& ctx, std::string label) {
-  supervise::ProcessSpec spec;
-  spec.argv = std::move(argv);
-  spec.env = launch::child_environment(ctx.process_env, plan.smrun_env);
-  spec.cwd = plan.cwd;
-  spec.label = std::move(label);
-  return spec;
-}
-
 // pip/setup.py install, supervised like the user program so SIGTERM still works.
 std::optional<int> run_install(const launch::ProcessPlan& plan, const JobContext& ctx,
                                const supervise::SuperviseOptions& options) {
   if (!plan.install_command) return std::nullopt;
   log::info("Installing dependencies: {}", display_command(*plan.install_command));
   auto result = supervise::run_supervised(
-      {make_spec(*plan.install_command, plan, ctx, ctx.hostname + ":install")}, options);
+      {launch::install_spec(plan, ctx.process_env, ctx.hostname)}, options);
   if (!result) return fail_job(result.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
   if (result->exit_code() == 0) {
     if (result->received_signal == 0) return std::nullopt;
@@ -139,31 +121,6 @@ std::optional<int> run_install(const launch::ProcessPlan& plan, const JobContext
                       ctx.secret_values, report::scrub_secrets(detail, ctx.secret_values));
   // Interrupted installs exit like an interrupted job, so the platform sees the signal.
   return result->received_signal != 0 ? base::exit_code_for_signal(result->received_signal) : code;
-}
-
-int report_run_failure(const supervise::RunResult& result, const launch::ProcessPlan& plan,
-                       const JobContext& ctx, const supervise::SuperviseOptions& options) {
-  const supervise::WorkerResult& w = result.workers[result.first_failure.value_or(0)];
-  std::string text;
-  if (w.exec_failed) {
-    base::Error error(base::ErrorKind::kCode, w.exec_error);
-    text = report::compose_error_report(error, ctx.hostname);
-  } else {
-    report::FailureFacts facts;
-    facts.host = ctx.hostname;
-    facts.program = plan.entry_point;
-    facts.exit_code = w.exit.exit_code;
-    facts.signal = w.exit.signal;
-    facts.core_dumped = w.exit.core_dumped;
-    facts.killed_after_grace = result.killed_after_grace;
-    facts.killed_on_second_interrupt = result.killed_on_second_interrupt;
-    facts.grace_seconds = static_cast<int>(options.grace.count());
-    facts.received_signal = result.received_signal;
-    facts.stderr_tail = w.stderr_tail;
-    facts.command = redacted_command(plan, ctx);
-    text = report::compose_failure_report(facts);
-  }
-  return finish_job(report::program_failed(std::move(text), result.exit_code()), ctx);
 }
 
 // Everything `train` does, up to its exit code; program_time is set once the program started.
@@ -234,7 +191,7 @@ int run_train_command(const std::vector<std::string>& args, env::EnvSnapshot pro
 
 namespace {
 
-// Fetch -> install -> run (here or through run_distributed) -> report -> pack.
+// Fetch -> install -> run, report and pack (run_launch_plan, for every launcher).
 int run_job(JobContext& ctx) {
   // User code: the reference fetches first, then classifies the entry point (it looks for
   // setup.py in what it fetched).
@@ -264,26 +221,7 @@ int run_job(JobContext& ctx) {
 
   auto topology = launch::plan_topology(ctx.training, ctx.process_env);
   if (!topology) return fail_job(topology.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
-  if (topology->choice.launcher != launch::Launcher::kProcess || topology->num_nodes() > 1) {
-    const auto t0 = std::chrono::steady_clock::now();
-    const int code = run_distributed(ctx, *plan, *topology, options);
-    ctx.program_time = std::chrono::steady_clock::now() - t0;
-    return code;
-  }
-
-  log_invocation(*plan, ctx);
-  const auto t0 = std::chrono::steady_clock::now();
-  auto result =
-      supervise::run_supervised({make_spec(plan->command, *plan, ctx, ctx.hostname)}, options);
-  ctx.program_time = std::chrono::steady_clock::now() - t0;
-  if (!result) return fail_job(result.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
-  if (result->exit_code() != 0) return report_run_failure(*result, *plan, ctx, options);
-  // The program succeeded: a stop signal now must not cost the model, so packing still runs
-  // (it is atomic and quick) and the job reports its real outcome.
-  if (int sig = supervise::take_pending_stop_signal(); sig != 0)
-    log::warn("received {} after the user program succeeded; finishing the model archive",
-              supervise::signal_name(sig));
-  return pack_and_succeed(ctx);
+  return run_launch_plan(ctx, *plan, *topology, options);
 }
 
 }  // namespace

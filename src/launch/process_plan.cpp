@@ -52,4 +52,15 @@ std::vector<std::string> child_environment(const env::EnvSnapshot& inherited,
   return all.to_strings();
 }
 
+supervise::ProcessSpec install_spec(const ProcessPlan& plan, const env::EnvSnapshot& inherited,
+                                    const std::string& host) {
+  supervise::ProcessSpec spec;
+  spec.argv = plan.install_command.value_or(std::vector<std::string>{});
+  spec.env = child_environment(inherited, plan.smrun_env);
+  spec.cwd = plan.cwd;
+  spec.label = host + ":install";
+  spec.host = host;
+  return spec;
+}
+
 }  // namespace smrun::launch

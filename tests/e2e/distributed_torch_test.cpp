@@ -72,6 +72,16 @@ TEST_F(DistributedTorch, OneRankFailingTearsDownEveryHostWithTheRootCause) {
         0u)
         << failure;
   }
+  // The failing rank's own host adds what only it knows: the rank's last stderr lines and the
+  // command; the other host names the root cause alone.
+  const std::string own = read_file(cluster.hosts[1]->failure_file());
+  EXPECT_NE(own.find("rank 3 failing on purpose with exit code 3\n"), std::string::npos) << own;
+  EXPECT_NE(own.find(" -u train.py --epochs 1000000 --fail-code 3 --fail-rank 3\n"),
+            std::string::npos)
+      << own;
+  const std::string other = read_file(cluster.hosts[0]->failure_file());
+  EXPECT_EQ(other.find("Last lines of stderr"), std::string::npos) << other;
+  EXPECT_EQ(other.find("Command:"), std::string::npos) << other;
 }
 
 }  // namespace

@@ -34,10 +34,13 @@ constexpr const char* kWaitFile = R"SH(wait_file() {
 
 // A background process that outlives the user program. On SIGTERM it stops its own child and
 // takes 0.3 s before writing "done" and exiting: if smrun exited without waiting for it, the
-// kernel would SIGKILL it with the namespace and "done" would never be written.
+// kernel would SIGKILL it with the namespace and "done" would never be written. The child is
+// stopped with SIGKILL: on a busy machine it may not have exec'd `sleep` yet when the SIGTERMs
+// come, and a forked shell that has not exec'd yet loses a caught SIGTERM at exec; that child
+// would live on until smrun's own grace-period SIGKILL.
 constexpr const char* kOrphanScript = R"SH(#!/bin/sh
 name=$1
-trap 'kill $s; echo TERM > /probe/$name.term; sleep 0.3; echo done > /probe/$name.done; exit 0' TERM
+trap 'kill -KILL $s; echo TERM > /probe/$name.term; sleep 0.3; echo done > /probe/$name.done; exit 0' TERM
 sleep 1000 &
 s=$!
 echo $$ > /probe/$name.pid

@@ -44,7 +44,7 @@ Job::Job(const JobSpec& spec) : m_env(spec.env) {
   if (process) m_process = std::move(*process);
 }
 
-base::Expected<DistributedPlan> Job::plan(std::optional<std::string> master_ip) const {
+base::Expected<LaunchPlan> Job::plan(std::optional<std::string> master_ip) const {
   auto topo = topology();
   if (!topo) return base::Unexpected(topo.error());
   PlanInputs in;
@@ -53,7 +53,7 @@ base::Expected<DistributedPlan> Job::plan(std::optional<std::string> master_ip) 
   in.process = &m_process;
   in.error_dir = error_dir();
   in.master_addr_ip = std::move(master_ip);
-  return make_distributed_plan(*topo, in);
+  return make_launch_plan(*topo, in);
 }
 
 std::map<std::string, std::string> env_map(const std::vector<std::string>& items) {

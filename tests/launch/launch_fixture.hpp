@@ -11,7 +11,7 @@
 
 #include "smrun/config/job_config.hpp"
 #include "smrun/env/training_env.hpp"
-#include "smrun/launch/distributed_plan.hpp"
+#include "smrun/launch/launch_plan.hpp"
 #include "smrun/launch/process_plan.hpp"
 #include "support/test_support.hpp"
 
@@ -43,7 +43,7 @@ class Job {
   std::filesystem::path error_dir() const { return m_dir / "errors"; }
 
   base::Expected<LaunchTopology> topology() const { return plan_topology(m_training, m_env); }
-  base::Expected<DistributedPlan> plan(std::optional<std::string> master_ip = std::nullopt) const;
+  base::Expected<LaunchPlan> plan(std::optional<std::string> master_ip = std::nullopt) const;
 
  private:
   test::TempDir m_dir;

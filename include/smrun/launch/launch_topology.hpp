@@ -2,7 +2,7 @@
 
 // Phase one of distributed planning: who launches what, where, and how many. Cheap and pure, so
 // the caller can learn whether it must resolve the master's address before phase two
-// (distributed_plan.hpp) builds the commands.
+// (launch_plan.hpp) builds the commands.
 
 #include <string>
 #include <vector>
@@ -26,7 +26,7 @@ struct LaunchTopology {
   std::string master_host;               // hosts[0]
   int master_port = kDefaultMasterPort;  // SMRUN_MASTER_PORT overrides
   // SMRUN_MASTER_ADDR_IP=1 on a multi-host native/torchrun launch: the caller resolves
-  // master_host and passes the address to make_distributed_plan.
+  // master_host and passes the address to make_launch_plan.
   bool resolve_master_addr = false;
   bool neuron_parallel_compile = false;  // prefix torchrun with neuron_parallel_compile
   bool is_master = false;

@@ -12,6 +12,7 @@
 #include "smrun/code/entry_point.hpp"
 #include "smrun/env/env_list.hpp"
 #include "smrun/env/training_env.hpp"
+#include "smrun/supervise/process_spec.hpp"
 
 namespace smrun::launch {
 
@@ -41,5 +42,10 @@ base::Expected<ProcessPlan> make_process_plan(const env::TrainingEnv& training,
 // The child's full environment: everything smrun inherited, overridden by what smrun sets.
 std::vector<std::string> child_environment(const env::EnvSnapshot& inherited,
                                            const env::EnvList& smrun_env);
+
+// The install step (plan.install_command, which must be set) as a process on `host`: the code
+// dir as cwd and the same environment the program gets; labelled "<host>:install".
+supervise::ProcessSpec install_spec(const ProcessPlan& plan, const env::EnvSnapshot& inherited,
+                                    const std::string& host);
 
 }  // namespace smrun::launch

@@ -1,4 +1,4 @@
-#include "smrun/launch/distributed_plan.hpp"
+#include "smrun/launch/launch_plan.hpp"
 
 #include <gtest/gtest.h>
 
@@ -14,7 +14,7 @@ using testing::Job;
 using testing::JobSpec;
 using testing::resource_json;
 
-TEST(DistributedPlan, SingleProcessJob) {
+TEST(LaunchPlan, SingleProcessJob) {
   JobSpec spec;
   spec.hyperparameters = {{"lr", "0.1"}};
   spec.env = {{"HOME", "/root"}};
@@ -32,9 +32,64 @@ TEST(DistributedPlan, SingleProcessJob) {
   EXPECT_EQ(plan->processes[0].host, "algo-1");
   EXPECT_EQ(plan->processes[0].rank, std::nullopt);
   EXPECT_EQ(plan->added_env.size(), 0u);
+  // The single process's output reaches smrun's stdout byte for byte.
+  EXPECT_FALSE(plan->prefix_output);
+  EXPECT_EQ(plan->rank_log_dir, std::nullopt);
 }
 
-TEST(DistributedPlan, NoFlagOverrideSpansEveryHost) {
+TEST(LaunchPlan, OutputIsPrefixedForMoreThanOneRankUnlessTheSettingSaysOtherwise) {
+  JobSpec spec;
+  spec.env = {{"SMRUN_LAUNCHER", "native"}, {"SMRUN_NPROC_PER_NODE", "2"}};
+  Job job(spec);
+  auto plan = job.plan();
+  ASSERT_TRUE(plan.has_value()) << plan.error().message;
+  EXPECT_EQ(plan->processes.size(), 2u);
+  EXPECT_TRUE(plan->prefix_output);
+
+  auto topo = job.topology();
+  ASSERT_TRUE(topo.has_value()) << topo.error().message;
+  PlanInputs in;
+  in.training = &job.training();
+  in.process_env = &job.env();
+  in.process = &job.process();
+  in.error_dir = job.error_dir();
+  in.prefix_output = false;
+  in.rank_log_dir = "/logs";
+  auto unprefixed = make_launch_plan(*topo, in);
+  ASSERT_TRUE(unprefixed.has_value()) << unprefixed.error().message;
+  EXPECT_FALSE(unprefixed->prefix_output);
+  EXPECT_EQ(unprefixed->rank_log_dir, std::filesystem::path("/logs"));
+
+  Job single{JobSpec{}};
+  auto one = single.topology();
+  ASSERT_TRUE(one.has_value()) << one.error().message;
+  in.training = &single.training();
+  in.process_env = &single.env();
+  in.process = &single.process();
+  in.prefix_output = true;
+  auto prefixed = make_launch_plan(*one, in);
+  ASSERT_TRUE(prefixed.has_value()) << prefixed.error().message;
+  EXPECT_TRUE(prefixed->prefix_output);
+}
+
+// The single process gets what every launcher gives a Neuron job: the compile cache location.
+TEST(LaunchPlan, SingleProcessNeuronJobGetsTheCompileCache) {
+  JobSpec spec;
+  spec.resource = resource_json({"algo-1"}, "algo-1", "ml.trn1.2xlarge");
+  spec.devices = {8, 0, 2};
+  spec.checkpoint = config::CheckpointConfig{"/opt/ml/checkpoints", std::nullopt};
+  Job job(spec);
+  auto plan = job.plan();
+  ASSERT_TRUE(plan.has_value()) << plan.error().message;
+  EXPECT_EQ(plan->topology.choice.launcher, Launcher::kProcess);
+  ASSERT_EQ(plan->processes.size(), 1u);
+  EXPECT_EQ(plan->added_env.entries(),
+            (Entries{{"NEURON_COMPILE_CACHE_URL", "/opt/ml/checkpoints/neuron-compile-cache"}}));
+  EXPECT_EQ(env_map(plan->processes[0].env)["NEURON_COMPILE_CACHE_URL"],
+            "/opt/ml/checkpoints/neuron-compile-cache");
+}
+
+TEST(LaunchPlan, NoFlagOverrideSpansEveryHost) {
   JobSpec spec;
   spec.resource = resource_json({"algo-1", "algo-2", "algo-3"}, "algo-3", "ml.m5.xlarge");
   spec.env = {{"SMRUN_LAUNCHER", "native"}, {"SMRUN_NPROC_PER_NODE", "3"}};
@@ -48,7 +103,7 @@ TEST(DistributedPlan, NoFlagOverrideSpansEveryHost) {
   EXPECT_FALSE(topo->resolve_master_addr);
 }
 
-TEST(DistributedPlan, NativeNeuronJobGetsTheCompileCache) {
+TEST(LaunchPlan, NativeNeuronJobGetsTheCompileCache) {
   JobSpec spec;
   spec.resource = resource_json({"algo-1", "algo-2"}, "algo-1", "ml.trn1.32xlarge");
   spec.hyperparameters = {{"sagemaker_torch_distributed_enabled", "true"}};
@@ -70,7 +125,7 @@ TEST(DistributedPlan, NativeNeuronJobGetsTheCompileCache) {
   EXPECT_EQ(plan->processes[31].label, "algo-1:31");
 }
 
-TEST(DistributedPlan, ParallelCompileIgnoredOutsideTorchLaunchers) {
+TEST(LaunchPlan, ParallelCompileIgnoredOutsideTorchLaunchers) {
   JobSpec spec;
   spec.env = {{"RUN_NEURON_PARALLEL_COMPILE", "1"}};
   auto plan = Job(spec).plan();
@@ -80,7 +135,7 @@ TEST(DistributedPlan, ParallelCompileIgnoredOutsideTorchLaunchers) {
   EXPECT_EQ(plan->processes[0].argv[0], "python3");
 }
 
-TEST(DistributedPlan, RunIdFallsBackToSagemakerJobName) {
+TEST(LaunchPlan, RunIdFallsBackToSagemakerJobName) {
   JobSpec spec;
   spec.hyperparameters = {{"sagemaker_job_name", "\"sm-job\""}};
   EXPECT_EQ(torchelastic_run_id(Job(spec).training()), "sm-job");

@@ -1,16 +1,19 @@
-#include "smrun/cli/distributed_run.hpp"
+#include "smrun/cli/launch_run.hpp"
 #include "smrun/base/log.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
-#include <charconv>
+
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 
 #include "smrun/base/exit_code.hpp"
+#include "smrun/base/secrets.hpp"
 #include "smrun/cli/channel_hooks.hpp"
 #include "smrun/cli/cluster_settings.hpp"
 #include "smrun/cli/settings.hpp"
@@ -18,11 +21,12 @@
 #include "smrun/cluster/address.hpp"
 #include "smrun/cluster/port_probe.hpp"
 #include "smrun/config/py_json.hpp"
-#include "smrun/launch/distributed_plan.hpp"
+#include "smrun/launch/launch_plan.hpp"
 #include "smrun/launch/mpi_plan.hpp"
 #include "smrun/report/failure_report.hpp"
 #include "smrun/report/mpirun_output.hpp"
 #include "smrun/report/outcome_files.hpp"
+#include "smrun/supervise/signals.hpp"
 
 namespace smrun::cli {
 namespace {
@@ -60,7 +64,12 @@ std::optional<ErrorFileInfo> read_error_file(const fs::path& path) {
 
 struct RunContext {
   const JobContext& ctx;
-  const launch::DistributedPlan& plan;
+  const launch::LaunchPlan& plan;
+  const launch::ProcessPlan& process;
+  // Each failed process is described once, when the supervisor first sees it fail (the channel
+  // learns of it then); the local verdict reuses that record, so the verdict's root cause can be
+  // recognised as this host's own failure.
+  std::map<std::size_t, cluster::FailureRecord> described;
 };
 
 // The plan's spec of a supervised worker (results keep the specs' order).
@@ -68,7 +77,7 @@ const supervise::ProcessSpec* spec_of(const RunContext& rc, const supervise::Wor
   return w.index < rc.plan.processes.size() ? &rc.plan.processes[w.index] : nullptr;
 }
 
-cluster::FailureRecord describe_worker(const RunContext& rc, const supervise::WorkerResult& w) {
+cluster::FailureRecord make_record(const RunContext& rc, const supervise::WorkerResult& w) {
   cluster::FailureRecord record;
   record.host = rc.ctx.hostname;
   const supervise::ProcessSpec* spec = spec_of(rc, w);
@@ -96,7 +105,13 @@ cluster::FailureRecord describe_worker(const RunContext& rc, const supervise::Wo
   return record;
 }
 
-cluster::LocalVerdict local_verdict(const RunContext& rc, const supervise::RunResult& result) {
+cluster::FailureRecord describe_worker(RunContext& rc, const supervise::WorkerResult& w) {
+  auto it = rc.described.find(w.index);
+  if (it == rc.described.end()) it = rc.described.emplace(w.index, make_record(rc, w)).first;
+  return it->second;
+}
+
+cluster::LocalVerdict local_verdict(RunContext& rc, const supervise::RunResult& result) {
   cluster::LocalVerdict v;
   v.exit_code = result.exit_code();
   if (v.exit_code != 0 && result.first_failure)
@@ -104,12 +119,48 @@ cluster::LocalVerdict local_verdict(const RunContext& rc, const supervise::RunRe
   return v;
 }
 
-std::string failure_text(const RunContext& rc, const supervise::RunResult& result,
-                         const cluster::FailureRecord& root,
-                         const std::optional<cluster::FailureRecord>& local_failure,
-                         const std::string& program, const supervise::SuperviseOptions& options) {
+bool same_record(const cluster::FailureRecord& a, const cluster::FailureRecord& b) {
+  return a.host == b.host && a.rank == b.rank && a.exit_code == b.exit_code &&
+         a.signal == b.signal && a.unix_ms == b.unix_ms && a.message == b.message;
+}
+
+// The failure file when the root cause is one of this host's own processes: everything only
+// this host knows (the command, the stderr tail, the error file's callstack). A process that
+// could not be started at all is a CodeError, like the reference's missing-program error.
+std::string local_failure_text(const RunContext& rc, const supervise::RunResult& result,
+                               const cluster::FailureRecord& root,
+                               const supervise::SuperviseOptions& options) {
+  const supervise::WorkerResult& w = result.workers[*result.first_failure];
+  if (w.exec_failed)
+    return report::compose_error_report(base::Error(base::ErrorKind::kCode, root.message),
+                                        rc.ctx.hostname);
+  report::FailureFacts facts;
+  facts.host = root.host;
+  facts.rank = root.rank;
+  facts.program = rc.process.entry_point;
+  facts.exit_code = root.exit_code;
+  facts.signal = root.signal;
+  facts.grace_seconds = static_cast<int>(options.grace.count());
+  if (!root.message.empty()) facts.error_detail = root.message;
+  facts.stderr_tail = w.stderr_tail;
+  facts.core_dumped = w.exit.core_dumped;
+  facts.killed_after_grace = result.killed_after_grace;
+  facts.killed_on_second_interrupt = result.killed_on_second_interrupt;
+  facts.received_signal = result.received_signal;
+  facts.command = redacted_command(rc.process, rc.ctx);
+  if (const supervise::ProcessSpec* spec = spec_of(rc, w))
+    if (auto info = read_error_file(spec->error_file); info && !info->callstack.empty())
+      facts.stderr_tail = info->callstack + "\n" + info->message + "\n\n" + w.stderr_tail;
+  return report::compose_failure_report(facts);
+}
+
+// The failure file when the root cause is elsewhere: another host's process, a host that was
+// stopped, or the cluster itself.
+std::string remote_failure_text(const cluster::FailureRecord& root, const std::string& program,
+                                const supervise::SuperviseOptions& options) {
   if (!root.rank && root.signal == 0 && root.exit_code == base::kExitCluster)
     return fmt::format("ClusterError: {}\n", root.message);
+  if (!root.rank && root.signal != 0) return fmt::format("Stopped: {}\n", root.message);
   report::FailureFacts facts;
   facts.host = root.host;
   facts.rank = root.rank;
@@ -118,23 +169,6 @@ std::string failure_text(const RunContext& rc, const supervise::RunResult& resul
   facts.signal = root.signal;
   facts.grace_seconds = static_cast<int>(options.grace.count());
   if (!root.message.empty()) facts.error_detail = root.message;
-  // Local root cause: add what only this host knows (stderr tail, error-file callstack). With
-  // MPI the root cause may name another host while its output came through the local mpirun.
-  const bool local_root = local_failure && local_failure->host == root.host &&
-                          local_failure->rank == root.rank &&
-                          local_failure->unix_ms == root.unix_ms;
-  if (local_root && result.first_failure) {
-    const auto& w = result.workers[*result.first_failure];
-    facts.stderr_tail = w.stderr_tail;
-    facts.core_dumped = w.exit.core_dumped;
-    facts.killed_after_grace = result.killed_after_grace;
-    facts.killed_on_second_interrupt = result.killed_on_second_interrupt;
-    facts.received_signal = result.received_signal;
-    if (const supervise::ProcessSpec* spec = spec_of(rc, w))
-      if (auto info = read_error_file(spec->error_file); info && !info->callstack.empty())
-        facts.stderr_tail = info->callstack + "\n" + info->message + "\n\n" + w.stderr_tail;
-  }
-  if (!root.rank && root.signal != 0) return fmt::format("Stopped: {}\n", root.message);
   return report::compose_failure_report(facts);
 }
 
@@ -157,22 +191,30 @@ base::Status wait_for_ssh_daemons(const JobContext& ctx, const launch::LaunchTop
       std::chrono::duration_cast<std::chrono::milliseconds>(ccfg.host_wait), channel);
 }
 
-fs::path make_error_dir() {
-  fs::path dir = fs::temp_directory_path() / fmt::format("smrun-{}", ::getpid());
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  return dir;
+// Where TORCHELASTIC_ERROR_FILE paths are planned; created only for the processes that get one.
+fs::path error_dir() {
+  return fs::temp_directory_path() / fmt::format("smrun-{}", ::getpid());
+}
+
+void log_invocation(const launch::ProcessPlan& process, const JobContext& ctx) {
+  log::info("Invoking user script: {}", redacted_command(process, ctx));
+  env::EnvList display_env = env::sm_environment(ctx.display);
+  display_env.append(env::process_extras(ctx.display, ctx.process_env));
+  for (const auto& [k, v] : display_env.entries())
+    log::debug("env {}={}", k, base::is_secret_name(k) ? base::kRedacted : v);
 }
 
 }  // namespace
 
-int run_distributed(const JobContext& ctx, const launch::ProcessPlan& single,
+int run_launch_plan(JobContext& ctx, const launch::ProcessPlan& process,
                     const launch::LaunchTopology& topology, supervise::SuperviseOptions options) {
   for (const auto& note : topology.notes) log::info("{}", note);
-  log::info("launcher {}: {} host(s) x {} process(es), this host {} is node {}{}",
-            launch::launcher_name(topology.choice.launcher), topology.num_nodes(),
-            topology.nproc_per_node, topology.current_host, topology.node_rank,
-            topology.is_master ? " (master)" : "");
+  // The banner names the launcher; the layout is worth a line once there is more than one rank.
+  if (topology.world_size() > 1 || topology.choice.launcher != launch::Launcher::kProcess)
+    log::info("launcher {}: {} host(s) x {} process(es), this host {} is node {}{}",
+              launch::launcher_name(topology.choice.launcher), topology.num_nodes(),
+              topology.nproc_per_node, topology.current_host, topology.node_rank,
+              topology.is_master ? " (master)" : "");
 
   std::unique_ptr<cluster::ControlChannel> channel;
   cluster::ClusterConfig ccfg;
@@ -192,8 +234,15 @@ int run_distributed(const JobContext& ctx, const launch::ProcessPlan& single,
   launch::PlanInputs inputs;
   inputs.training = &ctx.training;
   inputs.process_env = &ctx.process_env;
-  inputs.process = &single;
-  inputs.error_dir = make_error_dir();
+  inputs.process = &process;
+  inputs.error_dir = error_dir();
+  if (auto v = env::lookup(ctx.process_env, "SMRUN_LOG_PREFIX")) {
+    auto on = parse_switch("SMRUN_LOG_PREFIX", *v);
+    if (!on) return fail_job(on.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
+    inputs.prefix_output = *on;
+  }
+  if (auto v = env::lookup(ctx.process_env, "SMRUN_RANK_LOG_DIR"); v && !v->empty())
+    inputs.rank_log_dir = *v;
   if (topology.resolve_master_addr) {
     auto addr = cluster::resolve_host(topology.master_host, 0, ccfg.address_overrides);
     if (!addr)
@@ -203,7 +252,7 @@ int run_distributed(const JobContext& ctx, const launch::ProcessPlan& single,
           &ctx.paths, ctx.hostname, ctx.secret_values);
     inputs.master_addr_ip = addr->text;
   }
-  auto plan = launch::make_distributed_plan(topology, inputs);
+  auto plan = launch::make_launch_plan(topology, inputs);
   if (!plan) return fail_job(plan.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
   for (const auto& note : plan->notes) log::info("{}", note);
   for (const auto& spec : plan->processes) {
@@ -211,20 +260,14 @@ int run_distributed(const JobContext& ctx, const launch::ProcessPlan& single,
     if (!spec.error_file.empty()) fs::create_directories(spec.error_file.parent_path(), ec);
   }
 
-  RunContext rc{ctx, *plan};
+  RunContext rc{ctx, *plan, process, {}};
   std::optional<ChannelHooks> hooks;
   if (channel)
     hooks.emplace(*channel, ctx.hostname,
                   [&rc](const supervise::WorkerResult& w) { return describe_worker(rc, w); });
   options.hooks = hooks ? &*hooks : nullptr;
-  options.prefix_output = topology.world_size() > 1;
-  if (auto v = env::lookup(ctx.process_env, "SMRUN_LOG_PREFIX")) {
-    auto on = parse_switch("SMRUN_LOG_PREFIX", *v);
-    if (!on) return fail_job(on.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
-    options.prefix_output = *on;
-  }
-  if (auto v = env::lookup(ctx.process_env, "SMRUN_RANK_LOG_DIR"); v && !v->empty())
-    options.log_dir = *v;
+  options.prefix_output = plan->prefix_output;
+  if (plan->rank_log_dir) options.log_dir = *plan->rank_log_dir;
 
   const bool mpi = topology.choice.launcher == launch::Launcher::kMpi;
   if (mpi && channel && topology.is_master) {
@@ -239,8 +282,10 @@ int run_distributed(const JobContext& ctx, const launch::ProcessPlan& single,
     }
   }
 
-  log::info("Invoking user script: {}", redacted_command(single, ctx));
+  log_invocation(process, ctx);
+  const auto started = std::chrono::steady_clock::now();
   auto result = supervise::run_supervised(plan->processes, options);
+  ctx.program_time = std::chrono::steady_clock::now() - started;
   if (!result) return fail_job(result.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
 
   cluster::LocalVerdict local = local_verdict(rc, *result);
@@ -256,16 +301,23 @@ int run_distributed(const JobContext& ctx, const launch::ProcessPlan& single,
     verdict.failure = local.failure;
   }
 
-  if (verdict.exit_code == 0) return pack_and_succeed(ctx);
+  if (verdict.exit_code == 0) {
+    // The program succeeded: a stop signal now must not cost the model, so packing still runs
+    // (it is atomic and quick) and the job reports its real outcome.
+    if (int sig = supervise::take_pending_stop_signal(); sig != 0)
+      log::warn("received {} after the user program succeeded; finishing the model archive",
+                supervise::signal_name(sig));
+    return pack_and_succeed(ctx);
+  }
   cluster::FailureRecord root = verdict.failure.value_or(cluster::FailureRecord{
       ctx.hostname, std::nullopt, verdict.exit_code, 0, "the job failed", cluster::unix_ms_now()});
-  // The root cause on this host is a worker failure here; anything else failed elsewhere in the
-  // cluster (or the cluster itself).
-  const bool here = root.host == ctx.hostname && (root.rank || root.signal == 0) &&
-                    !(root.exit_code == base::kExitCluster && !root.rank);
+  // The root cause is one of this host's processes (its own record came back as the verdict's),
+  // or something elsewhere in the cluster (another host, a stopped host, the cluster itself).
+  const bool here = local.failure && result->first_failure && same_record(root, *local.failure);
   return finish_job(
       report::program_failed(
-          failure_text(rc, *result, root, local.failure, single.entry_point, options),
+          here ? local_failure_text(rc, *result, root, options)
+               : remote_failure_text(root, process.entry_point, options),
           verdict.exit_code,
           here ? report::OutcomeKind::kWorkerFailed : report::OutcomeKind::kClusterFailed),
       ctx);

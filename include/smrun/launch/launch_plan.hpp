@@ -1,6 +1,7 @@
 #pragma once
 
-// Phase two of distributed planning: the processes THIS host starts, as exact argv/env specs.
+// Phase two of launch planning: the processes THIS host starts, as exact argv/env specs, for every
+// launcher (the single process is the one-rank case of the same plan, run by the same function).
 // Pure: nothing is resolved, created or started here.
 
 #include <filesystem>
@@ -24,9 +25,12 @@ struct PlanInputs {
   std::filesystem::path error_dir;                // per-process TORCHELASTIC_ERROR_FILE root
   // The master's resolved address; required when topology.resolve_master_addr.
   std::optional<std::string> master_addr_ip;
+  // SMRUN_LOG_PREFIX when set; otherwise output is prefixed for jobs of more than one rank.
+  std::optional<bool> prefix_output;
+  std::optional<std::filesystem::path> rank_log_dir;  // SMRUN_RANK_LOG_DIR
 };
 
-struct DistributedPlan {
+struct LaunchPlan {
   LaunchTopology topology;
   // MASTER_ADDR / --master_addr: the master host name, its address (SMRUN_MASTER_ADDR_IP=1), or
   // 127.0.0.1 for a single host (torchrun's default; nothing to resolve).
@@ -40,12 +44,17 @@ struct DistributedPlan {
   // Neuron defaults); per-rank variables are only in the specs.
   env::EnvList added_env;
   std::vector<std::string> notes;  // topology notes plus the plan's own
+  // How the processes' output reaches smrun's stdout/stderr: "[host:rank] " prefixes (off for a
+  // single rank, so the single process's output is byte for byte the program's), and an optional
+  // per-rank raw copy.
+  bool prefix_output = false;
+  std::optional<std::filesystem::path> rank_log_dir;
 };
 
 // TORCHELASTIC_RUN_ID: TRAINING_JOB_NAME, else sagemaker_job_name, else torchrun's "none".
 std::string torchelastic_run_id(const env::TrainingEnv& training);
 
-base::Expected<DistributedPlan> make_distributed_plan(const LaunchTopology& topology,
-                                                      const PlanInputs& inputs);
+base::Expected<LaunchPlan> make_launch_plan(const LaunchTopology& topology,
+                                            const PlanInputs& inputs);
 
 }  // namespace smrun::launch

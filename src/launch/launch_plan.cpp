@@ -1,4 +1,4 @@
-#include "smrun/launch/distributed_plan.hpp"
+#include "smrun/launch/launch_plan.hpp"
 
 #include "smrun/hyperparams/py_format.hpp"
 #include "smrun/launch/mpi_plan.hpp"
@@ -79,16 +79,17 @@ std::string torchelastic_run_id(const env::TrainingEnv& training) {
   return "none";
 }
 
-base::Expected<DistributedPlan> make_distributed_plan(const LaunchTopology& topo,
-                                                      const PlanInputs& in) {
+base::Expected<LaunchPlan> make_launch_plan(const LaunchTopology& topo, const PlanInputs& in) {
   const env::TrainingEnv& training = *in.training;
   const env::EnvSnapshot& process_env = *in.process_env;
   const ProcessPlan& process = *in.process;
   const Launcher launcher = topo.choice.launcher;
 
-  DistributedPlan plan;
+  LaunchPlan plan;
   plan.topology = topo;
   plan.notes = topo.notes;
+  plan.prefix_output = in.prefix_output.value_or(topo.world_size() > 1);
+  plan.rank_log_dir = in.rank_log_dir;
 
   if (launcher == Launcher::kNative || launcher == Launcher::kTorchrun) {
     if (topo.num_nodes() == 1) {
