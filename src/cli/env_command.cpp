@@ -133,7 +133,7 @@ int run_env_command(const std::vector<std::string>& args, env::EnvSnapshot proce
   }
   // The launcher `train` would pick (native for sagemaker_torch_distributed_enabled, ...).
   nlohmann::ordered_json launcher = nullptr;
-  if (auto choice = launch::select_launcher(shown, ctx.process_env))
+  if (auto choice = launch::select_launcher(shown))
     launcher = launch::launcher_name(choice->launcher);
   else
     warnings.push_back(choice.error().message);

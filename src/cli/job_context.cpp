@@ -35,17 +35,7 @@ base::Expected<JobContext, JobContextError> load_job_context(env::EnvSnapshot pr
   JobContext ctx;
   ctx.process_env = std::move(process_env);
   ctx.hostname = local_hostname();
-  auto settings = read_run_settings(ctx.process_env);
-  if (!settings) {
-    // The failure file still goes where the job's output goes: SAGEMAKER_BASE_DIR is a plain
-    // path, read on its own.
-    RunSettings defaults;
-    if (auto v = env::lookup(ctx.process_env, "SAGEMAKER_BASE_DIR"); v && !v->empty())
-      defaults.base_dir = *v;
-    return context_error(settings.error(), config::ml_paths(defaults.base_dir), ctx.hostname);
-  }
-  ctx.settings = *settings;
-  ctx.paths = config::ml_paths(ctx.settings.base_dir);
+  ctx.paths = config::ml_paths(base_dir(ctx.process_env));
 
   auto job = config::load_job_config(ctx.paths, ctx.hostname);
   if (!job) return context_error(job.error(), ctx.paths, ctx.hostname);
@@ -55,13 +45,22 @@ base::Expected<JobContext, JobContextError> load_job_context(env::EnvSnapshot pr
               ctx.paths.resource_config_file.string(), ctx.hostname);
   ctx.hostname = ctx.job.resource.current_host;
 
-  auto devices = env::detect_devices(ctx.process_env, ctx.job.resource.current_instance_type);
+  // smrun's own settings, after the config so that an error names the configured host.
+  auto settings = settings::read_settings(ctx.process_env);
+  if (!settings) return context_error(settings.error(), ctx.paths, ctx.hostname);
+  ctx.settings = std::move(*settings);
+  for (const auto& name : settings::unknown_settings(ctx.process_env))
+    log::warn("{} is not an smrun setting (see smrun train --help); it is ignored", name);
+
+  auto devices =
+      env::detect_devices(ctx.process_env, ctx.settings, ctx.job.resource.current_instance_type);
   if (!devices) return context_error(devices.error(), ctx.paths, ctx.hostname);
 
   env::TrainingEnvInputs inputs;
   inputs.job = &ctx.job;
   inputs.paths = ctx.paths;
   inputs.env = &ctx.process_env;
+  inputs.settings = ctx.settings;
   inputs.devices = *devices;
   inputs.smddprun_installed = env::is_on_path(ctx.process_env, "smddprun");
   inputs.smddpmprun_installed = env::is_on_path(ctx.process_env, "smddpmprun");
@@ -77,6 +76,11 @@ base::Expected<JobContext, JobContextError> load_job_context(env::EnvSnapshot pr
   for (const auto& [k, v] : ctx.process_env)
     if (base::is_secret_name(k)) ctx.secret_values.push_back(v);
   return ctx;
+}
+
+std::filesystem::path base_dir(const env::EnvSnapshot& process_env) {
+  if (auto v = env::lookup(process_env, "SAGEMAKER_BASE_DIR"); v && !v->empty()) return *v;
+  return config::kDefaultBaseDir;
 }
 
 std::filesystem::path code_dir_for_dry_run(const JobContext& ctx) {

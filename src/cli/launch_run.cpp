@@ -16,7 +16,6 @@
 #include "smrun/base/secrets.hpp"
 #include "smrun/cli/channel_hooks.hpp"
 #include "smrun/cli/cluster_settings.hpp"
-#include "smrun/cli/settings.hpp"
 #include "smrun/cli/train_steps.hpp"
 #include "smrun/cluster/address.hpp"
 #include "smrun/cluster/port_probe.hpp"
@@ -177,17 +176,14 @@ std::string remote_failure_text(const cluster::FailureRecord& root, const std::s
 base::Status wait_for_ssh_daemons(const JobContext& ctx, const launch::LaunchTopology& topology,
                                   const cluster::ClusterConfig& ccfg,
                                   cluster::ControlChannel& channel) {
-  auto daemon = launch::mpi_daemon_command(ctx.process_env);
-  if (!daemon) return base::Unexpected(daemon.error());
-  if (daemon->empty()) return {};
-  auto port = read_mpi_ssh_port(ctx.process_env);
-  if (!port) return base::Unexpected(port.error());
+  if (ctx.settings.mpi_sshd.empty()) return {};
+  const std::uint16_t port = ctx.settings.mpi_ssh_port;
   std::vector<std::string> others;
   for (const auto& host : topology.hosts)
     if (host != topology.current_host) others.push_back(host);
-  log::info("waiting for the SSH daemons of {} host(s) on port {}", others.size(), *port);
+  log::info("waiting for the SSH daemons of {} host(s) on port {}", others.size(), port);
   return cluster::wait_for_listeners(
-      others, *port, ccfg.address_overrides,
+      others, port, ccfg.address_overrides,
       std::chrono::duration_cast<std::chrono::milliseconds>(ccfg.host_wait), channel);
 }
 
@@ -219,8 +215,7 @@ int run_launch_plan(JobContext& ctx, const launch::ProcessPlan& process,
   std::unique_ptr<cluster::ControlChannel> channel;
   cluster::ClusterConfig ccfg;
   if (topology.num_nodes() > 1) {
-    auto cfg =
-        read_cluster_config(ctx.process_env, topology, launch::torchelastic_run_id(ctx.training));
+    auto cfg = cluster_config(ctx.settings, topology, launch::torchelastic_run_id(ctx.training));
     if (!cfg) return fail_job(cfg.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
     ccfg = *cfg;
     log::info("waiting for {} host(s) on the control channel (master {}, port {})",
@@ -236,13 +231,6 @@ int run_launch_plan(JobContext& ctx, const launch::ProcessPlan& process,
   inputs.process_env = &ctx.process_env;
   inputs.process = &process;
   inputs.error_dir = error_dir();
-  if (auto v = env::lookup(ctx.process_env, "SMRUN_LOG_PREFIX")) {
-    auto on = parse_switch("SMRUN_LOG_PREFIX", *v);
-    if (!on) return fail_job(on.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
-    inputs.prefix_output = *on;
-  }
-  if (auto v = env::lookup(ctx.process_env, "SMRUN_RANK_LOG_DIR"); v && !v->empty())
-    inputs.rank_log_dir = *v;
   if (topology.resolve_master_addr) {
     auto addr = cluster::resolve_host(topology.master_host, 0, ccfg.address_overrides);
     if (!addr)

@@ -15,6 +15,7 @@
 #include "smrun/s3/credentials.hpp"
 #include "smrun/s3/object_url.hpp"
 #include "smrun/s3/transfer.hpp"
+#include "smrun/settings/settings.hpp"
 #include "smrun/supervise/signals.hpp"
 
 namespace smrun::cli {
@@ -48,7 +49,12 @@ int run_s3_command(const std::vector<std::string>& args, const env::EnvSnapshot&
   const s3::EnvLookup env = [&process_env](const std::string& name) {
     return env::lookup(process_env, name);
   };
-  auto config = s3::resolve_client_config(env, "");
+  auto settings = settings::read_settings(process_env);
+  if (!settings) {
+    fmt::print(stderr, "smrun: error: {}\n", settings.error().message);
+    return base::kExitConfig;
+  }
+  auto config = s3::resolve_client_config(env, "", s3::transfer_settings(*settings));
   if (!config) {
     fmt::print(stderr, "smrun: error: {}\n", config.error().message);
     return base::kExitConfig;

@@ -50,7 +50,8 @@ s3::EnvLookup aws_environment(const JobContext& ctx) {
 }
 
 base::Expected<s3::ClientConfig> s3_client_config(const JobContext& ctx) {
-  return s3::resolve_client_config(aws_environment(ctx), sagemaker_region_hyperparameter(ctx));
+  return s3::resolve_client_config(aws_environment(ctx), sagemaker_region_hyperparameter(ctx),
+                                   s3::transfer_settings(ctx.settings));
 }
 
 code::RemoteFetch s3_code_fetcher(const JobContext& ctx) {
@@ -112,8 +113,7 @@ base::Expected<std::unique_ptr<s3::IntermediateSync>> start_intermediate_sync(
   }
   auto config = s3_client_config(ctx);
   if (!config) return base::Unexpected(config.error());
-  auto wait = s3::read_sync_wait(aws_environment(ctx));
-  if (!wait) return base::Unexpected(wait.error());
+  const std::chrono::seconds wait = ctx.settings.s3_sync_wait;
   if (job_name_source.empty())
     log::warn(
         "neither TRAINING_JOB_NAME nor sagemaker_job_name is set: intermediate output "
@@ -135,7 +135,7 @@ base::Expected<std::unique_ptr<s3::IntermediateSync>> start_intermediate_sync(
   s3::IntermediateSyncOptions options;
   options.dir = dir;
   options.target = **target;
-  options.final_wait = *wait;
+  options.final_wait = wait;
   auto sync = s3::IntermediateSync::start(std::move(context), std::move(options));
   if (!sync) return base::Unexpected(sync.error());
   return std::move(*sync);

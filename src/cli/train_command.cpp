@@ -78,7 +78,7 @@ void log_banner(const JobContext& ctx) {
   for (std::size_t i = 0; i < hosts.size() && i < 8; ++i)
     host_list += (i == 0 ? "" : ",") + hosts[i];
   if (hosts.size() > 8) host_list += fmt::format(",... ({} in all)", hosts.size());
-  auto choice = launch::select_launcher(ctx.training, ctx.process_env);
+  auto choice = launch::select_launcher(ctx.training);
   const auto& d = ctx.training.devices;
   log::info("{} on {}: hosts {}; launcher {}; {} CPUs, {} GPUs, {} Neuron cores", version_line(),
             ctx.hostname, host_list, choice ? launch::launcher_name(choice->launcher) : "?", d.cpus,
@@ -131,10 +131,7 @@ int train(env::EnvSnapshot process_env,
   // This run's outcome must be the only one in output/: files an earlier run left there are
   // moved aside first (before anything, even a config error, can be reported).
   {
-    RunSettings defaults;
-    if (auto v = env::lookup(process_env, "SAGEMAKER_BASE_DIR"); v && !v->empty())
-      defaults.base_dir = *v;
-    const config::MlPaths paths = config::ml_paths(defaults.base_dir);
+    const config::MlPaths paths = config::ml_paths(base_dir(process_env));
     auto moved = report::set_aside_previous_outcomes(paths.output);
     if (!moved) {
       log::warn("{}", moved.error().message);

@@ -117,12 +117,12 @@ base::Status pack_model(const JobContext& ctx, const fs::path& archive) {
 }  // namespace
 
 int pack_and_succeed(const JobContext& ctx) {
-  if (ctx.settings.pack_model) {
+  if (ctx.settings.pack_model != settings::PackMode::kOff) {
     const fs::path archive = ctx.settings.model_archive.value_or(ctx.paths.output / "model.tar.gz");
     if (auto packed = pack_model(ctx, archive); !packed) {
       // The training finished: without SMRUN_PACK_MODEL=required a pack problem costs the
       // archive, not the job (SageMaker uploads the model dir itself, which is intact).
-      if (ctx.settings.pack_required)
+      if (ctx.settings.pack_model == settings::PackMode::kRequired)
         return fail_job(packed.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
       log::error(
           "{}; the program succeeded, so the job still does, and the model stays in {} "

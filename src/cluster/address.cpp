@@ -12,12 +12,6 @@
 namespace smrun::cluster {
 namespace {
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 // getaddrinfo wrapper; AI_NUMERICHOST for override values so they never touch DNS.
 base::Expected<ResolvedAddress> lookup(const std::string& name, std::uint16_t port, int family,
                                        bool numeric_only) {
@@ -48,36 +42,6 @@ base::Expected<ResolvedAddress> lookup(const std::string& name, std::uint16_t po
 }
 
 }  // namespace
-
-base::Expected<std::map<std::string, std::string>> parse_address_overrides(std::string_view text) {
-  std::map<std::string, std::string> out;
-  while (!text.empty()) {
-    auto comma = text.find(',');
-    std::string_view item = trim(text.substr(0, comma));
-    text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
-    if (item.empty()) continue;
-    auto eq = item.find('=');
-    if (eq == std::string_view::npos)
-      return base::fail(
-          base::ErrorKind::kConfig,
-          fmt::format("SMRUN_HOST_ADDRESSES: expected host=address, got \"{}\"", item));
-    std::string host(trim(item.substr(0, eq)));
-    std::string address(trim(item.substr(eq + 1)));
-    if (host.empty() || address.empty())
-      return base::fail(
-          base::ErrorKind::kConfig,
-          fmt::format("SMRUN_HOST_ADDRESSES: expected host=address, got \"{}\"", item));
-    if (!lookup(address, 0, AF_UNSPEC, true))
-      return base::fail(base::ErrorKind::kConfig,
-                        fmt::format("SMRUN_HOST_ADDRESSES: {} is not a numeric IP address (for "
-                                    "host {})",
-                                    address, host));
-    if (!out.emplace(host, address).second)
-      return base::fail(base::ErrorKind::kConfig,
-                        fmt::format("SMRUN_HOST_ADDRESSES: host {} given twice", host));
-  }
-  return out;
-}
 
 base::Expected<ResolvedAddress> resolve_host(const std::string& host, std::uint16_t port,
                                              const std::map<std::string, std::string>& overrides,

@@ -96,34 +96,20 @@ std::optional<int> count_neuron_cores_in_neuron_ls_json(std::string_view json) {
   return static_cast<int>(total);
 }
 
-base::Expected<std::optional<int>> parse_count_override(const EnvSnapshot& env, const char* name) {
-  auto value = lookup(env, name);
-  if (!value) return std::optional<int>();
-  int n = 0;
-  auto [ptr, ec] = std::from_chars(value->data(), value->data() + value->size(), n);
-  if (value->empty() || ec != std::errc() || ptr != value->data() + value->size() || n < 0)
-    return base::fail(base::ErrorKind::kConfig, std::string("environment variable ") + name + "='" +
-                                                    *value + "': expected a non-negative integer");
-  return std::optional<int>(n);
-}
-
 bool is_on_path(const EnvSnapshot& env, std::string_view name) {
   return !resolve_on_path(env, name).empty();
 }
 
 base::Expected<DeviceCounts> detect_devices(const EnvSnapshot& env,
+                                            const settings::Settings& settings,
                                             const std::string& instance_type) {
   DeviceCounts counts;
 
-  auto cpus = parse_count_override(env, "SMRUN_NUM_CPUS");
-  if (!cpus) return base::Unexpected(cpus.error());
   // multiprocessing.cpu_count(): online host CPUs, not the cgroup quota.
-  counts.cpus = cpus->value_or(static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN)));
+  counts.cpus = settings.num_cpus.value_or(static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN)));
 
-  auto gpus = parse_count_override(env, "SMRUN_NUM_GPUS");
-  if (!gpus) return base::Unexpected(gpus.error());
-  if (gpus->has_value()) {
-    counts.gpus = **gpus;
+  if (settings.num_gpus) {
+    counts.gpus = *settings.num_gpus;
   } else if (auto smi = resolve_on_path(env, "nvidia-smi"); !smi.empty()) {
     auto out = capture_tool(env, smi, {"--list-gpus"});
     counts.gpus = out ? count_gpus_in_nvidia_smi_output(*out) : 0;
@@ -131,10 +117,8 @@ base::Expected<DeviceCounts> detect_devices(const EnvSnapshot& env,
     counts.gpus = count_gpus_in_proc();
   }
 
-  auto neurons = parse_count_override(env, "SMRUN_NUM_NEURONS");
-  if (!neurons) return base::Unexpected(neurons.error());
-  if (neurons->has_value()) {
-    counts.neurons = **neurons;
+  if (settings.num_neurons) {
+    counts.neurons = *settings.num_neurons;
   } else if (instance_type.find("trn2.48xlarge") != std::string::npos) {
     counts.neurons = 64;  // the reference hard-codes this (neuron-ls under-reports LNC=2 cores)
   } else if (auto ls = resolve_on_path(env, "neuron-ls"); !ls.empty()) {

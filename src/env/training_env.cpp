@@ -94,6 +94,7 @@ TrainingEnv compute_training_env(const TrainingEnvInputs& in) {
   e.input_data_config = job.input_data_config;
   e.checkpoint = job.checkpoint;
   e.devices = in.devices;
+  e.settings = in.settings;
   e.smddprun_installed = in.smddprun_installed;
   e.smddpmprun_installed = in.smddpmprun_installed;
 

@@ -57,8 +57,7 @@ base::Expected<std::vector<std::string>> mpi_plan_command(const LaunchTopology& 
       mpi.instance_type = type;
   }
   mpi.custom_options = framework_str(training, mpi.custom_options_source);
-  if (auto agent = env::lookup(*in.process_env, "SMRUN_MPI_RSH_AGENT"); agent && !agent->empty())
-    mpi.rsh_agent = *agent;
+  if (training.settings.mpi_rsh_agent) mpi.rsh_agent = *training.settings.mpi_rsh_agent;
   for (const auto& [name, _] : in.process->smrun_env.entries())
     if (name.starts_with("SM_") || name == "PYTHONPATH") mpi.forwarded_names.push_back(name);
   for (const auto& [name, _] : added.entries()) mpi.forwarded_names.push_back(name);
@@ -88,8 +87,8 @@ base::Expected<LaunchPlan> make_launch_plan(const LaunchTopology& topo, const Pl
   LaunchPlan plan;
   plan.topology = topo;
   plan.notes = topo.notes;
-  plan.prefix_output = in.prefix_output.value_or(topo.world_size() > 1);
-  plan.rank_log_dir = in.rank_log_dir;
+  plan.prefix_output = training.settings.log_prefix.value_or(topo.world_size() > 1);
+  plan.rank_log_dir = training.settings.rank_log_dir;
 
   if (launcher == Launcher::kNative || launcher == Launcher::kTorchrun) {
     if (topo.num_nodes() == 1) {
@@ -137,10 +136,8 @@ base::Expected<LaunchPlan> make_launch_plan(const LaunchTopology& topo, const Pl
       break;
     }
     case Launcher::kTorchrun: {
-      auto program = torchrun_program(process_env);
-      if (!program) return base::Unexpected(program.error());
       TorchrunInputs t;
-      t.program = std::move(*program);
+      t.program = training.settings.torchrun;
       t.neuron_parallel_compile = topo.neuron_parallel_compile;
       t.num_nodes = topo.num_nodes();
       t.nproc_per_node = topo.nproc_per_node;
@@ -164,12 +161,11 @@ base::Expected<LaunchPlan> make_launch_plan(const LaunchTopology& topo, const Pl
     case Launcher::kMpi: {
       // Every host (the master too, like the reference) runs the daemon mpirun reaches it
       // through, as a service: it ends when mpirun does, or when the master releases a worker.
-      auto daemon = mpi_daemon_command(process_env);
-      if (!daemon) return base::Unexpected(daemon.error());
-      if (!daemon->empty() && topo.num_nodes() > 1) {
+      const std::vector<std::string>& daemon = training.settings.mpi_sshd;
+      if (!daemon.empty() && topo.num_nodes() > 1) {
         auto spec = make_spec(
-            std::move(*daemon), host_env, {},
-            topo.current_host + ":" + std::filesystem::path((*daemon)[0]).filename().string());
+            daemon, host_env, {},
+            topo.current_host + ":" + std::filesystem::path(daemon[0]).filename().string());
         spec.service = true;
         plan.processes.push_back(std::move(spec));
       }

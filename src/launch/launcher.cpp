@@ -64,15 +64,10 @@ std::optional<Launcher> parse_launcher_name(std::string_view name) {
   return std::nullopt;
 }
 
-base::Expected<std::optional<Launcher>> launcher_override(const env::TrainingEnv& training,
-                                                          const env::EnvSnapshot& process_env) {
+base::Expected<std::optional<Launcher>> launcher_override(const env::TrainingEnv& training) {
+  // SMRUN_LAUNCHER was checked against the same names when the settings were read.
   std::optional<Launcher> from_env;
-  if (auto value = env::lookup(process_env, "SMRUN_LAUNCHER")) {
-    from_env = parse_launcher_name(*value);
-    if (!from_env)
-      return base::fail(base::ErrorKind::kConfig,
-                        "environment variable SMRUN_LAUNCHER='" + *value + "': " + kAllowed);
-  }
+  if (training.settings.launcher) from_env = parse_launcher_name(*training.settings.launcher);
   if (const config::PyValue* hp = find_in(training.hyperparameters.smrun, "smrun_launcher")) {
     auto parsed = hp->is_str() ? parse_launcher_name(hp->as_str()) : std::nullopt;
     if (!parsed)
@@ -83,9 +78,8 @@ base::Expected<std::optional<Launcher>> launcher_override(const env::TrainingEnv
   return from_env;
 }
 
-base::Expected<LauncherChoice> select_launcher(const env::TrainingEnv& training,
-                                               const env::EnvSnapshot& process_env) {
-  auto override = launcher_override(training, process_env);
+base::Expected<LauncherChoice> select_launcher(const env::TrainingEnv& training) {
+  auto override = launcher_override(training);
   if (!override) return base::Unexpected(override.error());
 
   LauncherChoice choice;

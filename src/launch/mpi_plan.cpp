@@ -196,23 +196,4 @@ base::Expected<std::vector<std::string>> mpirun_command(const MpiInputs& in) {
   return b.take();
 }
 
-base::Expected<std::vector<std::string>> mpi_daemon_command(const env::EnvSnapshot& process_env) {
-  auto value = env::lookup(process_env, "SMRUN_MPI_SSHD");
-  if (!value || value->empty()) return std::vector<std::string>{"/usr/sbin/sshd", "-D"};
-  auto bad = [&](const std::string& why) {
-    return base::fail(base::ErrorKind::kConfig,
-                      "environment variable SMRUN_MPI_SSHD='" + *value + "': " + why);
-  };
-  auto doc = config::parse_py_json(*value);
-  if (!doc) return bad("invalid JSON (" + config::format_json_error(doc.error()) + ")");
-  if (!doc->is_list()) return bad("expected a JSON array of strings (the daemon's argv), or []");
-  std::vector<std::string> argv;
-  for (const auto& item : doc->as_list()) {
-    if (!item.is_str() || item.as_str().empty())
-      return bad("expected a JSON array of non-empty strings (the daemon's argv), or []");
-    argv.push_back(item.as_str());
-  }
-  return argv;
-}
-
 }  // namespace smrun::launch

@@ -2,11 +2,6 @@
 
 namespace smrun::launch {
 
-std::string python_interpreter(const env::EnvSnapshot& process_env) {
-  auto py = env::lookup(process_env, "SMRUN_PYTHON");
-  return py && !py->empty() ? *py : "python3";
-}
-
 base::Expected<std::string> require_entry_point(const env::TrainingEnv& training) {
   if (!training.user_entry_point || training.user_entry_point->empty())
     return base::fail(base::ErrorKind::kCode,
@@ -25,7 +20,7 @@ base::Expected<ProcessPlan> make_process_plan(const env::TrainingEnv& training,
   plan.entry_point = *entry;
   plan.cwd = training.paths.code;
   plan.kind = code::classify_entry_point(plan.entry_point, code_dir);
-  const std::string python = python_interpreter(process_env);
+  const std::string python = training.settings.python;
 
   code::RunCommandInput input;
   input.kind = plan.kind;

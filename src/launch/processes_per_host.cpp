@@ -26,15 +26,8 @@ base::Expected<std::optional<int>> positive_int_hyperparameter(const env::Traini
 
 }  // namespace
 
-base::Expected<int> processes_per_host(const env::TrainingEnv& training,
-                                       const env::EnvSnapshot& process_env) {
-  auto forced = env::parse_count_override(process_env, "SMRUN_NPROC_PER_NODE");
-  if (!forced || (forced->has_value() && **forced < 1))
-    return base::fail(base::ErrorKind::kConfig,
-                      "environment variable SMRUN_NPROC_PER_NODE='" +
-                          *env::lookup(process_env, "SMRUN_NPROC_PER_NODE") +
-                          "': expected a positive integer");
-  if (forced->has_value()) return **forced;
+base::Expected<int> processes_per_host(const env::TrainingEnv& training) {
+  if (training.settings.nproc_per_node) return *training.settings.nproc_per_node;
   auto from_hp = positive_int_hyperparameter(training, "sagemaker_mpi_num_of_processes_per_host");
   if (!from_hp) return base::Unexpected(from_hp.error());
   if (from_hp->has_value()) return **from_hp;

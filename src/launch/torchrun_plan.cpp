@@ -1,29 +1,6 @@
 #include "smrun/launch/torchrun_plan.hpp"
 
-#include "smrun/config/py_json.hpp"
-
 namespace smrun::launch {
-
-base::Expected<std::vector<std::string>> torchrun_program(const env::EnvSnapshot& process_env) {
-  auto value = env::lookup(process_env, "SMRUN_TORCHRUN");
-  if (!value || value->empty()) return std::vector<std::string>{"torchrun"};
-  if (value->front() != '[') return std::vector<std::string>{*value};
-  auto bad = [&](const std::string& why) {
-    return base::fail(base::ErrorKind::kConfig,
-                      "environment variable SMRUN_TORCHRUN='" + *value + "': " + why);
-  };
-  auto doc = config::parse_py_json(*value);
-  if (!doc) return bad("invalid JSON (" + config::format_json_error(doc.error()) + ")");
-  if (!doc->is_list() || doc->as_list().empty())
-    return bad("expected a non-empty JSON array of strings");
-  std::vector<std::string> program;
-  for (const auto& item : doc->as_list()) {
-    if (!item.is_str() || item.as_str().empty())
-      return bad("expected a non-empty JSON array of non-empty strings");
-    program.push_back(item.as_str());
-  }
-  return program;
-}
 
 base::Expected<std::vector<std::string>> torchrun_command(const TorchrunInputs& in) {
   if (in.kind == code::EntryPointKind::kPythonPackage)

@@ -11,21 +11,6 @@ namespace smrun::s3 {
 
 namespace {
 
-base::Expected<long> read_int(const EnvLookup& env, const std::string& name, long low, long high,
-                              long fallback) {
-  const auto value = env(name);
-  if (!value) return fallback;
-  long parsed = 0;
-  const char* begin = value->data();
-  const char* end = begin + value->size();
-  auto [ptr, ec] = std::from_chars(begin, end, parsed);
-  if (value->empty() || ec != std::errc() || ptr != end || parsed < low || parsed > high)
-    return base::fail(
-        base::ErrorKind::kConfig,
-        fmt::format("{}='{}': expected an integer from {} to {}", name, *value, low, high));
-  return parsed;
-}
-
 bool ends_with(std::string_view text, std::string_view suffix) {
   return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
 }
@@ -47,36 +32,22 @@ bool virtual_host_safe(std::string_view bucket) {
 
 }  // namespace
 
-base::Expected<TransferSettings> read_transfer_settings(const EnvLookup& env) {
+TransferSettings transfer_settings(const settings::Settings& settings) {
   TransferSettings s;
-  auto attempts = read_int(env, "SMRUN_S3_MAX_ATTEMPTS", 1, 100, s.retry.max_attempts);
-  if (!attempts) return base::Unexpected(attempts.error());
-  auto total = read_int(env, "SMRUN_S3_RETRY_SECONDS", 1, 86400,
-                        std::chrono::duration_cast<std::chrono::seconds>(s.retry.total).count());
-  if (!total) return base::Unexpected(total.error());
-  auto timeout = read_int(env, "SMRUN_S3_TIMEOUT_SECONDS", 1, 3600, 60);
-  if (!timeout) return base::Unexpected(timeout.error());
-  auto concurrency = read_int(env, "SMRUN_S3_CONCURRENCY", 1, 64, s.concurrency);
-  if (!concurrency) return base::Unexpected(concurrency.error());
-  auto part = read_int(env, "SMRUN_S3_PART_SIZE_MB", 5, 5120, 16);
-  if (!part) return base::Unexpected(part.error());
-  auto progress = read_int(env, "SMRUN_S3_PROGRESS_SECONDS", 1, 3600, 10);
-  if (!progress) return base::Unexpected(progress.error());
-  s.retry.max_attempts = static_cast<int>(*attempts);
-  s.retry.total = std::chrono::seconds(*total);
-  s.timeout = std::chrono::seconds(*timeout);
-  s.concurrency = static_cast<int>(*concurrency);
-  s.part_size = static_cast<std::uint64_t>(*part) << 20;
-  s.progress_interval = std::chrono::seconds(*progress);
+  s.retry.max_attempts = settings.s3_max_attempts;
+  s.retry.total = settings.s3_retry;
+  s.timeout = settings.s3_timeout;
+  s.concurrency = settings.s3_concurrency;
+  s.part_size = static_cast<std::uint64_t>(settings.s3_part_size_mb) << 20;
+  s.progress_interval = settings.s3_progress;
   return s;
 }
 
 base::Expected<ClientConfig> resolve_client_config(const EnvLookup& env,
-                                                   const std::string& sagemaker_region) {
+                                                   const std::string& sagemaker_region,
+                                                   const TransferSettings& transfer) {
   ClientConfig config;
-  auto settings = read_transfer_settings(env);
-  if (!settings) return base::Unexpected(settings.error());
-  config.transfer = *settings;
+  config.transfer = transfer;
 
   const auto non_empty = [&](const char* name) -> std::optional<std::string> {
     auto v = env(name);

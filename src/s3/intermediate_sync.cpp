@@ -82,22 +82,6 @@ base::Expected<std::optional<ObjectUrl>> intermediate_target(std::string_view s3
   return std::optional<ObjectUrl>(url->join(job_name).join("output/intermediate"));
 }
 
-base::Expected<std::chrono::seconds> read_sync_wait(const EnvLookup& env) {
-  constexpr long kDefault = 300;
-  constexpr long kMax = 86400;
-  const auto value = env(kSyncWaitVariable);
-  if (!value) return std::chrono::seconds(kDefault);
-  long parsed = 0;
-  const char* begin = value->data();
-  const char* end = begin + value->size();
-  auto [ptr, ec] = std::from_chars(begin, end, parsed);
-  if (value->empty() || ec != std::errc() || ptr != end || parsed < 0 || parsed > kMax)
-    return base::fail(base::ErrorKind::kConfig,
-                      fmt::format("{}='{}': expected an integer from 0 to {}", kSyncWaitVariable,
-                                  base::printable(*value), kMax));
-  return std::chrono::seconds(parsed);
-}
-
 IntermediateSync::IntermediateSync(std::shared_ptr<S3Context> context,
                                    IntermediateSyncOptions options)
     : m_context(std::move(context)),

@@ -129,25 +129,6 @@ TEST(Sha256, TokenProofBindsNonceAndToken) {
   EXPECT_NE(token_proof("tok", "n1"), token_proof("tok2", "n1"));
 }
 
-TEST(AddressOverrides, Parses) {
-  auto parsed = parse_address_overrides(" algo-1=127.0.0.2, algo-2=127.0.0.3,,algo-3=::1 ");
-  ASSERT_TRUE(parsed) << parsed.error().message;
-  EXPECT_EQ(*parsed, (std::map<std::string, std::string>{
-                         {"algo-1", "127.0.0.2"}, {"algo-2", "127.0.0.3"}, {"algo-3", "::1"}}));
-  EXPECT_TRUE(parse_address_overrides("")->empty());
-}
-
-TEST(AddressOverrides, RejectsMalformedItems) {
-  auto missing = parse_address_overrides("algo-1");
-  ASSERT_FALSE(missing);
-  EXPECT_EQ(missing.error().kind, base::ErrorKind::kConfig);
-  EXPECT_EQ(missing.error().message, "SMRUN_HOST_ADDRESSES: expected host=address, got \"algo-1\"");
-  EXPECT_EQ(parse_address_overrides("algo-1=somehost").error().message,
-            "SMRUN_HOST_ADDRESSES: somehost is not a numeric IP address (for host algo-1)");
-  EXPECT_EQ(parse_address_overrides("a=127.0.0.2,a=127.0.0.3").error().message,
-            "SMRUN_HOST_ADDRESSES: host a given twice");
-}
-
 TEST(ResolveHost, OverrideWinsAndIsNumericOnly) {
   std::map<std::string, std::string> overrides = {{"algo-7", "127.0.0.8"}, {"algo-8", "bogus"}};
   auto resolved = resolve_host("algo-7", 7780, overrides);

@@ -133,10 +133,30 @@ INSTANTIATE_TEST_SUITE_P(E2e, BadSettingTest,
                                            BadSettingCase{"SMRUN_PACK_MODEL", "maybe"},
                                            BadSettingCase{"SMRUN_PACK_LEVEL", "99"},
                                            BadSettingCase{"SMRUN_NUM_CPUS", "four"},
-                                           BadSettingCase{"SMRUN_NUM_GPUS", "1.5"}),
+                                           BadSettingCase{"SMRUN_NUM_GPUS", "1.5"},
+                                           // Read up front even when this job (one process,
+                                           // no S3, no cluster) would not use them.
+                                           BadSettingCase{"SMRUN_LOG_PREFIX", "maybe"},
+                                           BadSettingCase{"SMRUN_CONTROL_PORT", "0"},
+                                           BadSettingCase{"SMRUN_S3_PART_SIZE_MB", "4"},
+                                           BadSettingCase{"SMRUN_HOST_ADDRESSES", "algo-1"},
+                                           BadSettingCase{"SMRUN_MPI_SSHD", "sshd -D"}),
                          [](const ::testing::TestParamInfo<BadSettingCase>& info) {
                            return info.param.variable + "_" + std::to_string(info.index);
                          });
+
+// A misspelt setting would otherwise be ignored without a word.
+TEST(UnknownSetting, IsNamedInAWarningAndTheJobRuns) {
+  JobDir job;
+  job.write_sdk_hyperparameters({{"sagemaker_program", "train.py"}});
+  job.write_code_file("train.py", "print('ran')\n");
+  ProcessResult r = job.run_train({{"SMRUN_TERM_GRACE_SECOND", "5"}});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("WARNING  SMRUN_TERM_GRACE_SECOND is not an smrun setting (see smrun train "
+                       "--help); it is ignored\n"),
+            std::string::npos)
+      << r.err;
+}
 
 TEST(MissingCode, NoEntryPointExits66) {
   JobDir job;

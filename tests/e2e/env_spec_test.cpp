@@ -31,6 +31,37 @@ std::string pattern_name(const std::string& name) {
   return name;
 }
 
+// Every SMRUN_* variable smrun reads is a setting with a value rule (src/settings checks values
+// against it), and an integer's documented format is its rule's range.
+TEST(EnvSpec, EverySmrunVariableIsASettingWithARule) {
+  const std::set<std::string> kinds = {"int",  "switch", "choice",       "string",
+                                       "path", "argv",   "argv_or_path", "host_addresses"};
+  const nlohmann::json spec = load_spec();
+  int settings = 0;
+  for (const auto& v : spec.at("variables")) {
+    const std::string name = v.at("name");
+    if (name.rfind("SMRUN_", 0) != 0) {
+      EXPECT_FALSE(v.contains("setting")) << name;
+      continue;
+    }
+    ++settings;
+    EXPECT_EQ(v.at("direction"), "reads") << name;
+    ASSERT_TRUE(v.contains("setting")) << name;
+    const auto& rule = v.at("setting");
+    const std::string kind = rule.at("type");
+    EXPECT_TRUE(kinds.count(kind)) << name << ": " << kind;
+    if (kind == "int") {
+      EXPECT_EQ(v.at("format"), "integer " + std::to_string(rule.at("min").get<long long>()) + "-" +
+                                    std::to_string(rule.at("max").get<long long>()))
+          << name;
+    }
+    if (kind == "choice") {
+      EXPECT_FALSE(rule.at("choices").empty()) << name;
+    }
+  }
+  EXPECT_EQ(settings, 31);
+}
+
 TEST(EnvSpec, EveryVariableHasTheRequiredFields) {
   std::set<std::string> seen;
   const nlohmann::json spec = load_spec();

@@ -33,6 +33,11 @@ Job::Job(const JobSpec& spec) : m_env(spec.env) {
   inputs.job = &m_job;
   inputs.paths = config::ml_paths(m_dir.path() / "ml");
   inputs.env = &m_env;
+  // Settings are read as `train` reads them; a bad one is what topology() and plan() return.
+  if (auto settings = settings::read_settings(m_env))
+    inputs.settings = *settings;
+  else
+    m_settings_error = settings.error();
   inputs.devices = spec.devices;
   m_training = env::compute_training_env(inputs);
 
@@ -42,6 +47,11 @@ Job::Job(const JobSpec& spec) : m_env(spec.env) {
   auto process = make_process_plan(m_training, m_env, code_dir);
   EXPECT_TRUE(process.has_value()) << (process ? "" : process.error().message);
   if (process) m_process = std::move(*process);
+}
+
+base::Expected<LaunchTopology> Job::topology() const {
+  if (m_settings_error) return base::Unexpected(*m_settings_error);
+  return plan_topology(m_training, m_env);
 }
 
 base::Expected<LaunchPlan> Job::plan(std::optional<std::string> master_ip) const {

@@ -42,11 +42,14 @@ class Job {
   const ProcessPlan& process() const { return m_process; }
   std::filesystem::path error_dir() const { return m_dir / "errors"; }
 
-  base::Expected<LaunchTopology> topology() const { return plan_topology(m_training, m_env); }
+  base::Expected<LaunchTopology> topology() const;
+  // What reading the SMRUN_* settings of spec.env failed with, if it did.
+  const std::optional<base::Error>& settings_error() const { return m_settings_error; }
   base::Expected<LaunchPlan> plan(std::optional<std::string> master_ip = std::nullopt) const;
 
  private:
   test::TempDir m_dir;
+  std::optional<base::Error> m_settings_error;
   config::JobConfig m_job;
   env::EnvSnapshot m_env;
   env::TrainingEnv m_training;

@@ -40,35 +40,23 @@ TEST(LaunchPlan, SingleProcessJob) {
 TEST(LaunchPlan, OutputIsPrefixedForMoreThanOneRankUnlessTheSettingSaysOtherwise) {
   JobSpec spec;
   spec.env = {{"SMRUN_LAUNCHER", "native"}, {"SMRUN_NPROC_PER_NODE", "2"}};
-  Job job(spec);
-  auto plan = job.plan();
+  auto plan = Job(spec).plan();
   ASSERT_TRUE(plan.has_value()) << plan.error().message;
   EXPECT_EQ(plan->processes.size(), 2u);
   EXPECT_TRUE(plan->prefix_output);
 
-  auto topo = job.topology();
-  ASSERT_TRUE(topo.has_value()) << topo.error().message;
-  PlanInputs in;
-  in.training = &job.training();
-  in.process_env = &job.env();
-  in.process = &job.process();
-  in.error_dir = job.error_dir();
-  in.prefix_output = false;
-  in.rank_log_dir = "/logs";
-  auto unprefixed = make_launch_plan(*topo, in);
+  spec.env["SMRUN_LOG_PREFIX"] = "off";
+  spec.env["SMRUN_RANK_LOG_DIR"] = "/logs";
+  auto unprefixed = Job(spec).plan();
   ASSERT_TRUE(unprefixed.has_value()) << unprefixed.error().message;
   EXPECT_FALSE(unprefixed->prefix_output);
   EXPECT_EQ(unprefixed->rank_log_dir, std::filesystem::path("/logs"));
 
-  Job single{JobSpec{}};
-  auto one = single.topology();
-  ASSERT_TRUE(one.has_value()) << one.error().message;
-  in.training = &single.training();
-  in.process_env = &single.env();
-  in.process = &single.process();
-  in.prefix_output = true;
-  auto prefixed = make_launch_plan(*one, in);
+  JobSpec single;
+  single.env = {{"SMRUN_LOG_PREFIX", "1"}};
+  auto prefixed = Job(single).plan();
   ASSERT_TRUE(prefixed.has_value()) << prefixed.error().message;
+  EXPECT_EQ(prefixed->processes.size(), 1u);
   EXPECT_TRUE(prefixed->prefix_output);
 }
 

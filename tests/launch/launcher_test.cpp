@@ -12,14 +12,15 @@ using testing::JobSpec;
 
 LauncherChoice choose(JobSpec spec) {
   Job job(spec);
-  auto choice = select_launcher(job.training(), job.env());
+  auto choice = select_launcher(job.training());
   EXPECT_TRUE(choice.has_value()) << (choice ? "" : choice.error().message);
   return choice ? *choice : LauncherChoice{};
 }
 
 std::string choose_error(JobSpec spec) {
   Job job(spec);
-  auto choice = select_launcher(job.training(), job.env());
+  if (job.settings_error()) return job.settings_error()->message;  // SMRUN_LAUNCHER
+  auto choice = select_launcher(job.training());
   EXPECT_FALSE(choice.has_value());
   return choice ? "" : choice.error().message;
 }

@@ -467,11 +467,9 @@ TEST(MpiPlan, DaemonComesFromSmrunMpiSshd) {
   plan = Job(spec).plan();
   ASSERT_FALSE(plan.has_value());
   EXPECT_EQ(plan.error().kind, base::ErrorKind::kConfig);
-  EXPECT_EQ(plan.error().message.rfind("environment variable SMRUN_MPI_SSHD='/usr/sbin/sshd -D': "
-                                       "invalid JSON",
-                                       0),
-            0u)
-      << plan.error().message;
+  EXPECT_EQ(plan.error().message,
+            "environment variable SMRUN_MPI_SSHD='/usr/sbin/sshd -D': expected a JSON array of "
+            "non-empty strings, or [] (invalid JSON: Expecting value: line 1 column 1 (char 0))");
 }
 
 TEST(MpiPlan, SingleHostRunsNoDaemon) {

@@ -14,14 +14,15 @@ using testing::resource_json;
 
 int nproc(JobSpec spec) {
   Job job(spec);
-  auto n = processes_per_host(job.training(), job.env());
+  auto n = processes_per_host(job.training());
   EXPECT_TRUE(n.has_value()) << (n ? "" : n.error().message);
   return n ? *n : -1;
 }
 
 std::string nproc_error(JobSpec spec) {
   Job job(spec);
-  auto n = processes_per_host(job.training(), job.env());
+  if (job.settings_error()) return job.settings_error()->message;  // SMRUN_NPROC_PER_NODE
+  auto n = processes_per_host(job.training());
   EXPECT_FALSE(n.has_value());
   return n ? "" : n.error().message;
 }
@@ -69,7 +70,7 @@ TEST(ProcessesPerHost, InvalidEnvironmentOverride) {
     JobSpec spec = devices(8, 0);
     spec.env = {{"SMRUN_NPROC_PER_NODE", bad}};
     EXPECT_EQ(nproc_error(spec), std::string("environment variable SMRUN_NPROC_PER_NODE='") + bad +
-                                     "': expected a positive integer");
+                                     "': expected an integer from 1 to 1048576");
   }
 }
 
@@ -91,7 +92,7 @@ TEST(ProcessesPerHost, MpiNumProcesses) {
   spec.hyperparameters = {{"sagemaker_mpi_num_of_processes_per_host", "2"},
                           {"sagemaker_mpi_num_processes", "4"}};
   Job job(spec);
-  EXPECT_EQ(*processes_per_host(job.training(), job.env()), 2);
+  EXPECT_EQ(*processes_per_host(job.training()), 2);
   EXPECT_EQ(*mpi_num_processes(job.training()), std::optional<int>(4));
   Job none(devices(8, 0));
   EXPECT_EQ(*mpi_num_processes(none.training()), std::nullopt);

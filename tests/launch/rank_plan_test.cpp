@@ -178,11 +178,11 @@ TEST(NativePlan, InvalidMasterSettings) {
   for (const auto& [name, value, message] :
        std::vector<std::tuple<std::string, std::string, std::string>>{
            {"SMRUN_MASTER_PORT", "0",
-            "environment variable SMRUN_MASTER_PORT='0': expected a port number 1-65535"},
+            "environment variable SMRUN_MASTER_PORT='0': expected an integer from 1 to 65535"},
            {"SMRUN_MASTER_PORT", "70000",
-            "environment variable SMRUN_MASTER_PORT='70000': expected a port number 1-65535"},
+            "environment variable SMRUN_MASTER_PORT='70000': expected an integer from 1 to 65535"},
            {"SMRUN_MASTER_PORT", "http",
-            "environment variable SMRUN_MASTER_PORT='http': expected a port number 1-65535"},
+            "environment variable SMRUN_MASTER_PORT='http': expected an integer from 1 to 65535"},
            {"SMRUN_MASTER_ADDR_IP", "maybe",
             "environment variable SMRUN_MASTER_ADDR_IP='maybe': expected 1/true/yes/on or "
             "0/false/no/off"}}) {

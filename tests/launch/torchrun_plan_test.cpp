@@ -81,34 +81,6 @@ TEST(TorchrunCommand, SingleHostUsesTorchrunDefaults) {
                         "--lr", "35"}));
 }
 
-TEST(TorchrunProgram, DefaultPlainPathAndJsonList) {
-  EXPECT_EQ(*torchrun_program({}), (Argv{"torchrun"}));
-  EXPECT_EQ(*torchrun_program({{"SMRUN_TORCHRUN", "/opt/my torch/bin/torchrun"}}),
-            (Argv{"/opt/my torch/bin/torchrun"}));
-  EXPECT_EQ(
-      *torchrun_program(
-          {{"SMRUN_TORCHRUN",
-            R"(["/usr/bin/python3", "-m", "torch.distributed.run", "--redirects", "2", "--tee", "1"])"}}),
-      (Argv{"/usr/bin/python3", "-m", "torch.distributed.run", "--redirects", "2", "--tee", "1"}));
-}
-
-TEST(TorchrunProgram, InvalidValues) {
-  auto bad = [](const std::string& v) {
-    auto p = torchrun_program({{"SMRUN_TORCHRUN", v}});
-    EXPECT_FALSE(p.has_value()) << v;
-    return p ? "" : p.error().message;
-  };
-  EXPECT_EQ(bad("[]"),
-            "environment variable SMRUN_TORCHRUN='[]': expected a non-empty JSON array of strings");
-  EXPECT_EQ(
-      bad(R"(["torchrun", 3])"),
-      R"(environment variable SMRUN_TORCHRUN='["torchrun", 3]': expected a non-empty JSON array of non-empty strings)");
-  EXPECT_EQ(
-      bad("[torchrun"),
-      "environment variable SMRUN_TORCHRUN='[torchrun': invalid JSON (Expecting value: line 1 "
-      "column 2 (char 1))");
-}
-
 JobSpec torch_job(const std::string& current, const std::string& type = "ml.trn1.32xlarge") {
   JobSpec spec;
   spec.resource = resource_json({"algo-1", "algo-2"}, current, type);

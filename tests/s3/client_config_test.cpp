@@ -91,25 +91,33 @@ TEST(HttpUrl, HostsAreNamesOrAddresses) {
   EXPECT_TRUE(parse_http_url("http://s3_local.test-1:80"));
 }
 
-TEST(ClientConfig, TransferSettingsAreValidated) {
-  auto bad = read_transfer_settings(env_from_map({{"SMRUN_S3_MAX_ATTEMPTS", "0"}}));
-  ASSERT_FALSE(bad);
-  EXPECT_EQ(bad.error().message, "SMRUN_S3_MAX_ATTEMPTS='0': expected an integer from 1 to 100");
-  auto ok = read_transfer_settings(env_from_map({{"SMRUN_S3_MAX_ATTEMPTS", "3"},
-                                                 {"SMRUN_S3_RETRY_SECONDS", "7"},
-                                                 {"SMRUN_S3_CONCURRENCY", "2"},
-                                                 {"SMRUN_S3_PART_SIZE_MB", "5"},
-                                                 {"SMRUN_S3_TIMEOUT_SECONDS", "4"},
-                                                 {"SMRUN_S3_PROGRESS_SECONDS", "1"}}));
-  ASSERT_TRUE(ok) << ok.error().message;
-  EXPECT_EQ(ok->retry.max_attempts, 3);
-  EXPECT_EQ(ok->retry.total, std::chrono::seconds(7));
-  EXPECT_EQ(ok->concurrency, 2);
-  EXPECT_EQ(ok->part_size, 5u << 20);
-  EXPECT_EQ(ok->timeout, std::chrono::seconds(4));
-  EXPECT_EQ(ok->progress_interval, std::chrono::seconds(1));
-  EXPECT_FALSE(read_transfer_settings(env_from_map({{"SMRUN_S3_PART_SIZE_MB", "4"}})));
-  EXPECT_FALSE(read_transfer_settings(env_from_map({{"SMRUN_S3_CONCURRENCY", "8x"}})));
+// The settings' defaults are the client's, and each SMRUN_S3_* value lands in its field.
+TEST(ClientConfig, TransferSettingsComeFromTheSettings) {
+  const TransferSettings defaults = transfer_settings(settings::Settings{});
+  const TransferSettings plain;
+  EXPECT_EQ(defaults.retry.max_attempts, plain.retry.max_attempts);
+  EXPECT_EQ(defaults.retry.total, plain.retry.total);
+  EXPECT_EQ(defaults.timeout, plain.timeout);
+  EXPECT_EQ(defaults.concurrency, plain.concurrency);
+  EXPECT_EQ(defaults.part_size, plain.part_size);
+  EXPECT_EQ(defaults.progress_interval, plain.progress_interval);
+
+  auto s = settings::read_settings(settings::Lookup([](std::string_view name) {
+    const std::map<std::string, std::string, std::less<>> env = {
+        {"SMRUN_S3_MAX_ATTEMPTS", "3"},    {"SMRUN_S3_RETRY_SECONDS", "7"},
+        {"SMRUN_S3_CONCURRENCY", "2"},     {"SMRUN_S3_PART_SIZE_MB", "5"},
+        {"SMRUN_S3_TIMEOUT_SECONDS", "4"}, {"SMRUN_S3_PROGRESS_SECONDS", "1"}};
+    auto it = env.find(name);
+    return it == env.end() ? std::nullopt : std::optional<std::string>(it->second);
+  }));
+  ASSERT_TRUE(s) << s.error().message;
+  const TransferSettings ok = transfer_settings(*s);
+  EXPECT_EQ(ok.retry.max_attempts, 3);
+  EXPECT_EQ(ok.retry.total, std::chrono::seconds(7));
+  EXPECT_EQ(ok.concurrency, 2);
+  EXPECT_EQ(ok.part_size, 5u << 20);
+  EXPECT_EQ(ok.timeout, std::chrono::seconds(4));
+  EXPECT_EQ(ok.progress_interval, std::chrono::seconds(1));
 }
 
 TEST(ClientConfig, VirtualHostedOnAwsPathStyleElsewhere) {

@@ -168,22 +168,6 @@ TEST(IntermediateTarget, OtherSchemesAreConfigErrorsNamingTheHyperparameter) {
       << bad_bucket.error().message;
 }
 
-TEST(IntermediateSyncWait, DefaultsTo300AndNamesTheVariableWhenMalformed) {
-  auto none = read_sync_wait(env_from_map({}));
-  ASSERT_TRUE(none);
-  EXPECT_EQ(none->count(), 300);
-  EXPECT_EQ(read_sync_wait(env_from_map({{kSyncWaitVariable, "0"}}))->count(), 0);
-  EXPECT_EQ(read_sync_wait(env_from_map({{kSyncWaitVariable, "86400"}}))->count(), 86400);
-  for (const char* bad : {"", "-1", "86401", "5s", " 5"}) {
-    auto r = read_sync_wait(env_from_map({{kSyncWaitVariable, bad}}));
-    ASSERT_FALSE(r) << bad;
-    EXPECT_EQ(r.error().kind, base::ErrorKind::kConfig);
-    EXPECT_EQ(r.error().message, fmt::format("SMRUN_S3_SYNC_WAIT_SECONDS='{}': expected an "
-                                             "integer from 0 to 86400",
-                                             bad));
-  }
-}
-
 TEST(IntermediateSync, UploadsEveryKindOfFinishedFileWhileItRuns) {
   S3Server s3({.buckets = {kBucket}});
   FaultProxy proxy(s3, nlohmann::json::array());  // records the requests

@@ -243,9 +243,11 @@ TEST(TrainIntermediateOutput, AMalformedWaitSettingIsAConfigError) {
   write_job(job, "print('never runs')\n");
   auto r = job.run_train(job.environment({{"SMRUN_S3_SYNC_WAIT_SECONDS", "soon"}}));
   EXPECT_EQ(r.exit_code, 65) << r.err;
-  EXPECT_EQ(first_line(read_file(job.failure_file())),
-            "ConfigError: SMRUN_S3_SYNC_WAIT_SECONDS='soon': expected an integer from 0 to 86400 "
-            "(on algo-1)");
+  EXPECT_EQ(
+      first_line(read_file(job.failure_file())),
+      "ConfigError: environment variable SMRUN_S3_SYNC_WAIT_SECONDS='soon': expected an integer "
+      "from 0 to 86400 "
+      "(on algo-1)");
 }
 
 TEST(TrainIntermediateOutput, WithoutTrainingJobNameTheKeysUseSagemakerJobNameElseNone) {

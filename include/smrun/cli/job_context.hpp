@@ -9,16 +9,16 @@
 #include <vector>
 
 #include "smrun/base/expected.hpp"
-#include "smrun/cli/settings.hpp"
 #include "smrun/config/job_config.hpp"
 #include "smrun/env/env_list.hpp"
 #include "smrun/env/training_env.hpp"
+#include "smrun/settings/settings.hpp"
 
 namespace smrun::cli {
 
 struct JobContext {
   env::EnvSnapshot process_env;
-  RunSettings settings;
+  settings::Settings settings;  // every SMRUN_* setting, read once
   config::MlPaths paths;
   std::string hostname;
   config::JobConfig job;
@@ -37,6 +37,10 @@ struct JobContextError {
 };
 
 base::Expected<JobContext, JobContextError> load_job_context(env::EnvSnapshot process_env);
+
+// SAGEMAKER_BASE_DIR, else /opt/ml: where the job's files are, read on its own so that even a
+// bad setting can be reported in the job's output dir.
+std::filesystem::path base_dir(const env::EnvSnapshot& process_env);
 
 // The directory holding the code to classify for a dry run: the code dir if it has files, else
 // a local submit directory, else the code dir.

@@ -19,10 +19,6 @@ struct ResolvedAddress {
   int family() const { return storage.ss_family; }
 };
 
-// Parses "algo-1=127.0.0.2,algo-2=127.0.0.3" (spaces around items allowed). Values must be
-// numeric IPv4/IPv6 addresses; errors are kConfig and name SMRUN_HOST_ADDRESSES.
-base::Expected<std::map<std::string, std::string>> parse_address_overrides(std::string_view text);
-
 // The first address of `host` (override, else getaddrinfo, TCP), with `port` set. The error
 // (kCluster) is the resolver's reason only, e.g. "Name or service not known", so callers can
 // embed it: "algo-4 (name does not resolve: Name or service not known)".

@@ -38,7 +38,7 @@ struct ClusterConfig {
   std::chrono::milliseconds heartbeat_interval = kDefaultHeartbeatInterval;
   std::chrono::milliseconds heartbeat_timeout = kDefaultHeartbeatTimeout;
   std::chrono::milliseconds verdict_wait = kDefaultVerdictWait;
-  // SMRUN_HOST_ADDRESSES parsed with parse_address_overrides(): host name -> numeric address,
+  // SMRUN_HOST_ADDRESSES (settings::Settings::host_addresses): host name -> numeric address,
   // consulted before getaddrinfo (tests put every simulated host on its own 127.0.0.N).
   std::map<std::string, std::string> address_overrides;
 };

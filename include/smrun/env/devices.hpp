@@ -9,6 +9,7 @@
 
 #include "smrun/base/expected.hpp"
 #include "smrun/env/env_list.hpp"
+#include "smrun/settings/settings.hpp"
 
 namespace smrun::env {
 
@@ -25,16 +26,14 @@ int count_gpus_in_proc(const std::string& proc_dir = "/proc/driver/nvidia/gpus")
 // Sum of "nc_count" over the JSON array printed by `neuron-ls -j`; nullopt if unparseable.
 std::optional<int> count_neuron_cores_in_neuron_ls_json(std::string_view json);
 
-// Detects, honouring SMRUN_NUM_CPUS / SMRUN_NUM_GPUS / SMRUN_NUM_NEURONS overrides (a bad
-// override is a kConfig error naming the variable). The reference's trn2.48xlarge rule: 64
-// NeuronCores whenever the instance type contains "trn2.48xlarge".
+// Detects, honouring the SMRUN_NUM_CPUS / SMRUN_NUM_GPUS / SMRUN_NUM_NEURONS overrides in
+// `settings`. The reference's trn2.48xlarge rule: 64 NeuronCores whenever the instance type
+// contains "trn2.48xlarge".
 base::Expected<DeviceCounts> detect_devices(const EnvSnapshot& env,
+                                            const settings::Settings& settings,
                                             const std::string& instance_type);
 
 // `which NAME` over PATH: true if an executable file of that name is found.
 bool is_on_path(const EnvSnapshot& env, std::string_view name);
-
-// Parses a non-negative decimal count from an environment variable (for SMRUN_* overrides).
-base::Expected<std::optional<int>> parse_count_override(const EnvSnapshot& env, const char* name);
 
 }  // namespace smrun::env

@@ -13,6 +13,7 @@
 #include "smrun/env/devices.hpp"
 #include "smrun/env/env_list.hpp"
 #include "smrun/hyperparams/hyperparameters.hpp"
+#include "smrun/settings/settings.hpp"
 
 namespace smrun::env {
 
@@ -20,6 +21,7 @@ struct TrainingEnvInputs {
   const config::JobConfig* job = nullptr;
   config::MlPaths paths;
   const EnvSnapshot* env = nullptr;
+  settings::Settings settings;  // read_settings() of *env
   DeviceCounts devices;
   bool smddprun_installed = false;
   bool smddpmprun_installed = false;
@@ -56,6 +58,8 @@ struct TrainingEnv {
   DeviceCounts devices;
   bool smddprun_installed = false;
   bool smddpmprun_installed = false;
+  // smrun's own SMRUN_* settings, for the steps that plan and run the job (never exported).
+  settings::Settings settings;
 };
 
 TrainingEnv compute_training_env(const TrainingEnvInputs& inputs);

@@ -25,9 +25,6 @@ struct PlanInputs {
   std::filesystem::path error_dir;                // per-process TORCHELASTIC_ERROR_FILE root
   // The master's resolved address; required when topology.resolve_master_addr.
   std::optional<std::string> master_addr_ip;
-  // SMRUN_LOG_PREFIX when set; otherwise output is prefixed for jobs of more than one rank.
-  std::optional<bool> prefix_output;
-  std::optional<std::filesystem::path> rank_log_dir;  // SMRUN_RANK_LOG_DIR
 };
 
 struct LaunchPlan {
@@ -46,7 +43,7 @@ struct LaunchPlan {
   std::vector<std::string> notes;  // topology notes plus the plan's own
   // How the processes' output reaches smrun's stdout/stderr: "[host:rank] " prefixes (off for a
   // single rank, so the single process's output is byte for byte the program's), and an optional
-  // per-rank raw copy.
+  // per-rank raw copy (SMRUN_LOG_PREFIX, when set, decides the prefixes; SMRUN_RANK_LOG_DIR).
   bool prefix_output = false;
   std::optional<std::filesystem::path> rank_log_dir;
 };

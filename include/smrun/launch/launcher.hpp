@@ -38,8 +38,7 @@ struct LauncherChoice {
 // The explicit override, if any: the smrun_launcher hyperparameter wins over SMRUN_LAUNCHER
 // (the variable is usually baked into the image, the hyperparameter is the per-job choice). Both
 // are validated even when the other one decides: a typo is an error, never silently ignored.
-base::Expected<std::optional<Launcher>> launcher_override(const env::TrainingEnv& training,
-                                                          const env::EnvSnapshot& process_env);
+base::Expected<std::optional<Launcher>> launcher_override(const env::TrainingEnv& training);
 
 // Selection, first match wins:
 //  1. hosts outside the distribution instance groups run kProcess (whatever the override says);
@@ -51,7 +50,6 @@ base::Expected<std::optional<Launcher>> launcher_override(const env::TrainingEnv
 //  4. kProcess.
 // A job with no distribution instance groups at all (no SDK flag) lets the override apply to
 // every host. The MPI flavour follows the SDK flag even when the launcher is overridden to kMpi.
-base::Expected<LauncherChoice> select_launcher(const env::TrainingEnv& training,
-                                               const env::EnvSnapshot& process_env);
+base::Expected<LauncherChoice> select_launcher(const env::TrainingEnv& training);
 
 }  // namespace smrun::launch

@@ -65,10 +65,4 @@ struct MpiInputs {
 
 base::Expected<std::vector<std::string>> mpirun_command(const MpiInputs& inputs);
 
-// The daemon every host of an MPI job runs while the job lasts, through which mpirun starts the
-// remote ranks: SMRUN_MPI_SSHD as a JSON array (argv), default the reference's
-// ["/usr/sbin/sshd", "-D"]; "[]" runs none (the image starts its own remote agent).
-// Errors are kConfig and name the variable.
-base::Expected<std::vector<std::string>> mpi_daemon_command(const env::EnvSnapshot& process_env);
-
 }  // namespace smrun::launch

@@ -25,9 +25,6 @@ struct ProcessPlan {
   std::optional<std::vector<std::string>> install_command;
 };
 
-// SMRUN_PYTHON, else "python3" (found on PATH when the command runs).
-std::string python_interpreter(const env::EnvSnapshot& process_env);
-
 // The entry point name, or a kCode error explaining how to set one.
 base::Expected<std::string> require_entry_point(const env::TrainingEnv& training);
 

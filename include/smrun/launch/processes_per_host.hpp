@@ -14,8 +14,7 @@ namespace smrun::launch {
 //     integer, else a kConfig error);
 //  3. the GPU count; 4. the NeuronCore count (neuron-ls); 5. the instance table's NeuronCores
 //     (neuron-ls absent or reporting 0 on a Trainium type); 6. 1.
-base::Expected<int> processes_per_host(const env::TrainingEnv& training,
-                                       const env::EnvSnapshot& process_env);
+base::Expected<int> processes_per_host(const env::TrainingEnv& training);
 
 // sagemaker_mpi_num_processes when truthy (mpirun -np), validated like the per-host count.
 base::Expected<std::optional<int>> mpi_num_processes(const env::TrainingEnv& training);

@@ -12,16 +12,8 @@
 namespace smrun::launch {
 
 // The torchrun program: SMRUN_TORCHRUN when set, else {"torchrun"} (found on PATH).
-// SMRUN_TORCHRUN is either a JSON array of strings, the whole argv prefix
-// (e.g. ["/usr/bin/python3","-m","torch.distributed.run","--redirects","2","--tee","1"]: Debian's
-// torch 1.13 on Python 3.11 crashes unless both flags are given single-stream values 1 or 2;
-// 0 and 3 fail), or any other text,
-// taken as one program path (never split on spaces). Invalid JSON or an empty or non-string
-// array is a kConfig error naming the variable.
-base::Expected<std::vector<std::string>> torchrun_program(const env::EnvSnapshot& process_env);
-
 struct TorchrunInputs {
-  std::vector<std::string> program = {"torchrun"};  // torchrun_program()
+  std::vector<std::string> program = {"torchrun"};  // SMRUN_TORCHRUN (Settings::torchrun)
   bool neuron_parallel_compile = false;
   int num_nodes = 1;
   int nproc_per_node = 1;

@@ -10,6 +10,7 @@
 #include "smrun/s3/aws_env.hpp"
 #include "smrun/s3/http.hpp"
 #include "smrun/s3/retry.hpp"
+#include "smrun/settings/settings.hpp"
 
 namespace smrun::s3 {
 
@@ -21,8 +22,8 @@ struct TransferSettings {
   std::chrono::milliseconds progress_interval{10'000};  // SMRUN_S3_PROGRESS_SECONDS
 };
 
-// SMRUN_S3_* settings; a malformed value is a kConfig error naming the variable.
-base::Expected<TransferSettings> read_transfer_settings(const EnvLookup& env);
+// The SMRUN_S3_* settings as the client uses them (TransferSettings{} holds their defaults).
+TransferSettings transfer_settings(const settings::Settings& settings);
 
 struct ClientConfig {
   std::string region;         // "us-east-1" when nothing says otherwise
@@ -38,7 +39,8 @@ struct ClientConfig {
 // `sagemaker_region` is the hyperparameter (empty when absent). Region order: AWS_REGION,
 // sagemaker_region, SAGEMAKER_REGION, AWS_DEFAULT_REGION, "us-east-1".
 base::Expected<ClientConfig> resolve_client_config(const EnvLookup& env,
-                                                   const std::string& sagemaker_region);
+                                                   const std::string& sagemaker_region,
+                                                   const TransferSettings& transfer = {});
 
 // Where a request for bucket/key goes: virtual-hosted (https://bucket.s3.region.amazonaws.com/key)
 // by default; path style (https://endpoint/bucket/key) for custom endpoints and for bucket names

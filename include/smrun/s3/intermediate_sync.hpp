@@ -53,10 +53,9 @@ namespace smrun::s3 {
 base::Expected<std::optional<ObjectUrl>> intermediate_target(std::string_view s3_output,
                                                              std::string_view job_name);
 
-// SMRUN_S3_SYNC_WAIT_SECONDS: how long the end of the job waits for intermediate uploads
-// (0-86400, default 300). A malformed value is a kConfig error naming the variable.
+// SMRUN_S3_SYNC_WAIT_SECONDS (Settings::s3_sync_wait): how long the end of the job waits for
+// intermediate uploads; named in the log when uploads are still running then.
 inline constexpr const char* kSyncWaitVariable = "SMRUN_S3_SYNC_WAIT_SECONDS";
-base::Expected<std::chrono::seconds> read_sync_wait(const EnvLookup& env);
 
 struct IntermediateSyncOptions {
   std::filesystem::path dir;  // output/intermediate; must exist
