@@ -8,17 +8,17 @@
 //   are not part of the messages' own wording);
 // - an accepted document's AccessKeyId and SecretAccessKey are non-empty, and they and the Token
 //   are printable ASCII without spaces (safe in a header) and equal the document's values (read
-//   independently with nlohmann::json); an expiration exists exactly when Expiration is a
-//   non-null value; the source is the one given;
+//   again with config::parse_py_json, Python's json.loads as botocore uses it); an expiration
+//   exists exactly when Expiration is a non-null value; the source is the one given;
 // - a time parse_iso8601 accepts is at least "YYYY-MM-DDTHH:MM:SSZ" long.
 
 #include <cstddef>
 #include <cstdint>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 
 #include "fuzz_support.hpp"
+#include "smrun/config/py_json.hpp"
 #include "smrun/s3/credentials.hpp"
 
 namespace {
@@ -33,16 +33,19 @@ bool header_safe(const std::string& s) {
 // found a Token "SecretAc", part of the message `the response has no "SecretAccessKey"`) is
 // in the message without having leaked from the document.
 constexpr std::string_view kWording =
-    "SRC: the response is not valid JSON (error at byte a number out of range) the response is "
+    "SRC: the response is not valid JSON (error at character a number out of range) the response "
+    "is "
     "not a JSON object the endpoint answered Code instead of Success (unprintable) the response "
     "has no \"AccessKeyId\" \"SecretAccessKey\" \"Token\" \"Expiration\" in the response is "
     "not a string in the response is empty in the response has characters that cannot be sent "
     "(whitespace, control or non-ASCII) is not an ISO 8601 time such as 2019-05-29T00:21:43Z";
 
-std::string string_field(const nlohmann::json& doc, const char* name) {
-  if (!doc.is_object()) return "";
-  auto it = doc.find(name);
-  return it != doc.end() && it->is_string() ? it->get<std::string>() : "";
+using smrun::config::PyValue;
+
+std::string string_field(const PyValue* doc, const char* name) {
+  if (doc == nullptr || !doc->is_dict()) return "";
+  const PyValue* it = doc->find(name);
+  return it != nullptr && it->is_str() ? it->as_str() : "";
 }
 
 }  // namespace
@@ -54,7 +57,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FUZZ_CHECK(when == smrun::s3::parse_iso8601(text), "parse_iso8601 not deterministic");
   if (when) FUZZ_CHECK(text.size() >= 20, std::string(text));
 
-  const auto doc = nlohmann::json::parse(text.begin(), text.end(), nullptr, false);
+  const auto read = smrun::config::parse_py_json(text);
+  const PyValue* doc = read ? &*read : nullptr;
   auto parsed = smrun::s3::parse_credentials_json(text, "SRC");
   auto again = smrun::s3::parse_credentials_json(text, "SRC");
   FUZZ_CHECK(parsed.has_value() == again.has_value(), "not deterministic");
@@ -69,10 +73,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // found: "wered Code SuI/..."), so the message is checked exactly instead.
     constexpr std::string_view kCodePrefix = "SRC: the endpoint answered Code ";
     if (message.rfind(kCodePrefix, 0) == 0) {
-      FUZZ_CHECK(!doc.is_discarded() && doc.is_object() && doc.contains("Code"), message);
-      const auto& code_value = doc.at("Code");
+      FUZZ_CHECK(doc != nullptr && doc->is_dict() && doc->find("Code") != nullptr, message);
+      const PyValue& code_value = *doc->find("Code");
       const std::string shown =
-          code_value.is_string() ? code_value.get<std::string>() : code_value.dump();
+          code_value.is_str() ? code_value.as_str() : smrun::config::dump_py_json(code_value);
       const bool printable = header_safe(shown) && shown.size() <= 64;
       FUZZ_CHECK(message == std::string(kCodePrefix) + (printable ? shown : "(unprintable)") +
                                 " instead of Success",
@@ -90,7 +94,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   }
   const auto& c = *parsed;
-  FUZZ_CHECK(!doc.is_discarded() && doc.is_object(), "accepted a non-object");
+  FUZZ_CHECK(doc != nullptr && doc->is_dict(), "accepted a non-object");
   FUZZ_CHECK(c.source == "SRC", c.source);
   FUZZ_CHECK(!c.keys.access_key_id.empty() && !c.keys.secret_access_key.empty(), "empty key");
   FUZZ_CHECK(header_safe(c.keys.access_key_id) && header_safe(c.keys.secret_access_key) &&
@@ -99,10 +103,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FUZZ_CHECK(c.keys.access_key_id == string_field(doc, "AccessKeyId"), "AccessKeyId differs");
   FUZZ_CHECK(c.keys.secret_access_key == string_field(doc, "SecretAccessKey"), "secret differs");
   FUZZ_CHECK(c.keys.session_token == string_field(doc, "Token"), "Token differs");
-  const auto exp = doc.find("Expiration");
-  FUZZ_CHECK(c.expiration.has_value() == (exp != doc.end() && !exp->is_null()), "Expiration");
+  const PyValue* exp = doc->find("Expiration");
+  FUZZ_CHECK(c.expiration.has_value() == (exp != nullptr && !exp->is_none()), "Expiration");
   if (c.expiration)
-    FUZZ_CHECK(c.expiration == smrun::s3::parse_iso8601(exp->get<std::string>()),
+    FUZZ_CHECK(exp->is_str() && c.expiration == smrun::s3::parse_iso8601(exp->as_str()),
                "Expiration value");
   return 0;
 }

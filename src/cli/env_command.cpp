@@ -6,17 +6,17 @@
 #include <cxxopts.hpp>
 #include <filesystem>
 #include <iostream>
-#include <nlohmann/json.hpp>
 
 #include "smrun/base/exit_code.hpp"
 #include "smrun/base/printable.hpp"
 #include "smrun/base/secrets.hpp"
-#include "smrun/base/shell_quote.hpp"
 #include "smrun/cli/commands.hpp"
 #include "smrun/cli/help.hpp"
 #include "smrun/cli/job_context.hpp"
 #include "smrun/cli/s3_setup.hpp"
 #include "smrun/code/entry_point.hpp"
+#include "smrun/config/py_json.hpp"
+#include "smrun/env/env_format.hpp"
 #include "smrun/launch/launcher.hpp"
 #include "smrun/launch/process_plan.hpp"
 #include "smrun/supervise/exec_limits.hpp"
@@ -34,34 +34,6 @@ const char* kind_label(code::EntryPointKind kind) {
       return "command";
   }
   return "command";
-}
-
-// dotenv double-quoted value with backslash escapes (docker --env-file cannot carry newlines;
-// the common dotenv readers understand these escapes).
-std::string dotenv_quote(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '\\':
-        out += "\\\\";
-        break;
-      case '"':
-        out += "\\\"";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '$':
-        out += "\\$";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out + "\"";
 }
 
 // What `train` would hear from execve (E2BIG) with the real values, even when the output masks
@@ -116,8 +88,14 @@ int run_env_command(const std::vector<std::string>& args, env::EnvSnapshot proce
   const JobContext& ctx = *loaded;
   const env::TrainingEnv& shown = show_secrets ? ctx.training : ctx.display;
 
-  nlohmann::ordered_json out;
-  nlohmann::ordered_json warnings = nlohmann::ordered_json::array();
+  using config::PyValue;
+  const auto str_list = [](const std::vector<std::string>& items) {
+    config::PyList list;
+    list.reserve(items.size());
+    for (const auto& item : items) list.push_back(PyValue::str(item));
+    return PyValue::list(std::move(list));
+  };
+  std::vector<std::string> warnings;
   env::EnvList smrun_env = env::sm_environment(shown);
   smrun_env.append(env::process_extras(shown, ctx.process_env));
   std::vector<std::string> command;
@@ -132,70 +110,57 @@ int run_env_command(const std::vector<std::string>& args, env::EnvSnapshot proce
     warnings.push_back(plan.error().message);
   }
   // The launcher `train` would pick (native for sagemaker_torch_distributed_enabled, ...).
-  nlohmann::ordered_json launcher = nullptr;
+  PyValue launcher = PyValue::none();
   if (auto choice = launch::select_launcher(shown))
-    launcher = launch::launcher_name(choice->launcher);
+    launcher = PyValue::str(launch::launcher_name(choice->launcher));
   else
     warnings.push_back(choice.error().message);
   if (std::string w = exec_limit_warning(ctx); !w.empty()) warnings.push_back(w);
 
   // What train would fetch from S3 (never contacted here). A non-empty code dir wins over it.
-  nlohmann::ordered_json code_source = nullptr;
+  PyValue code_source = PyValue::none();
   std::error_code ec;
   const bool code_dir_filled =
       std::filesystem::exists(ctx.paths.code, ec) && !std::filesystem::is_empty(ctx.paths.code, ec);
   if (auto s3 = s3_dry_run(ctx)) {
-    code_source = nlohmann::ordered_json{{"url", s3->url},
-                                         {"fetched", !code_dir_filled},
-                                         {"endpoint", s3->endpoint},
-                                         {"region", s3->region},
-                                         {"region_source", s3->region_source},
-                                         {"credentials", s3->credentials}};
+    code_source = PyValue::dict({{"url", PyValue::str(s3->url)},
+                                 {"fetched", PyValue::boolean(!code_dir_filled)},
+                                 {"endpoint", PyValue::str(s3->endpoint)},
+                                 {"region", PyValue::str(s3->region)},
+                                 {"region_source", PyValue::str(s3->region_source)},
+                                 {"credentials", PyValue::str(s3->credentials)}});
     if (!s3->warning.empty() && !code_dir_filled) warnings.push_back(s3->warning);
   }
 
   if (format == "json") {
-    // EnvList names are unique, so append directly: ordered_json's operator[] scans the object
-    // for each key, which made 100 000 SM_HP_* variables quadratic.
-    nlohmann::ordered_json::object_t env_json;
-    nlohmann::ordered_json::object_t::Container& env_items = env_json;
+    config::PyDict env_items;
     env_items.reserve(smrun_env.size());
     for (const auto& [k, v] : smrun_env.entries())
-      env_items.emplace_back(k, (!show_secrets && base::is_secret_name(k)) ? base::kRedacted : v);
-    out["env"] = std::move(env_json);
-    out["user_args"] = shown.user_args;
-    out["command"] = command;
-    out["cwd"] = ctx.paths.code.string();
-    out["entry_point"] = shown.user_entry_point ? nlohmann::ordered_json(*shown.user_entry_point)
-                                                : nlohmann::ordered_json(nullptr);
-    out["entry_point_kind"] =
-        kind.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(kind);
-    out["install_command"] =
-        install ? nlohmann::ordered_json(*install) : nlohmann::ordered_json(nullptr);
-    out["launcher"] = launcher;
-    out["s3_code"] = code_source;
-    out["current_host"] = ctx.job.resource.current_host;
-    out["hosts"] = ctx.job.resource.hosts;
-    out["warnings"] = warnings;
-    // replace: invalid UTF-8 in a user value must not abort the dry run.
-    std::cout << out.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
+      env_items.emplace_back(
+          k, PyValue::str((!show_secrets && base::is_secret_name(k)) ? std::string(base::kRedacted)
+                                                                     : v));
+    config::PyDict out;
+    out.emplace_back("env", PyValue::dict(std::move(env_items)));
+    out.emplace_back("user_args", str_list(shown.user_args));
+    out.emplace_back("command", str_list(command));
+    out.emplace_back("cwd", PyValue::str(ctx.paths.code.string()));
+    out.emplace_back("entry_point", shown.user_entry_point ? PyValue::str(*shown.user_entry_point)
+                                                           : PyValue::none());
+    out.emplace_back("entry_point_kind", kind.empty() ? PyValue::none() : PyValue::str(kind));
+    out.emplace_back("install_command", install ? str_list(*install) : PyValue::none());
+    out.emplace_back("launcher", std::move(launcher));
+    out.emplace_back("s3_code", std::move(code_source));
+    out.emplace_back("current_host", PyValue::str(ctx.job.resource.current_host));
+    out.emplace_back("hosts", str_list(ctx.job.resource.hosts));
+    out.emplace_back("warnings", str_list(warnings));
+    std::cout << config::dump_py_json_indented(PyValue::dict(std::move(out))) << "\n";
   } else {
-    for (const auto& [k, v] : smrun_env.entries()) {
-      // A name like `SM_HP_A B;TOUCH /TMP/X` (from a hyperparameter key) would run a command
-      // when the output is sourced: such variables are left out, and said so.
-      if (!base::is_shell_variable_name(k)) {
-        warnings.push_back(fmt::format(
-            "left out {}: not a valid variable name for {} output (letters, digits and _ only)",
-            base::printable(k), format));
-        continue;
-      }
-      const std::string value = (!show_secrets && base::is_secret_name(k)) ? base::kRedacted : v;
-      if (format == "shell")
-        std::cout << "export " << k << "=" << base::shell_quote(value) << "\n";
-      else
-        std::cout << k << "=" << dotenv_quote(value) << "\n";
-    }
-    for (const auto& w : warnings) std::cerr << "smrun: warning: " << w.get<std::string>() << "\n";
+    const auto formatted = env::format_env(
+        smrun_env, format == "shell" ? env::EnvFormat::kShell : env::EnvFormat::kDotenv,
+        show_secrets);
+    std::cout << formatted.text;
+    warnings.insert(warnings.end(), formatted.warnings.begin(), formatted.warnings.end());
+    for (const auto& w : warnings) std::cerr << "smrun: warning: " << w << "\n";
   }
   return base::kExitSuccess;
 }

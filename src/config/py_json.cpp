@@ -439,7 +439,13 @@ bool find_invalid_utf8(std::string_view text, Failure& failure) {
   return false;
 }
 
-void dump_string(std::string& out, std::string_view s) {
+struct DumpStyle {
+  int indent = -1;  // < 0: compact (",", ":"); else a newline and `indent` spaces per level
+  bool sort_keys = true;
+  bool replace_invalid = false;  // undecodable bytes as U+FFFD instead of lone surrogates
+};
+
+void dump_string(std::string& out, std::string_view s, bool replace_invalid = false) {
   static constexpr char kHex[] = "0123456789abcdef";
   const auto u_escape = [&](unsigned value) {
     out += "\\u";
@@ -487,7 +493,7 @@ void dump_string(std::string& out, std::string_view s) {
     }
     const base::DecodedCodePoint d = base::decode_utf8(s, pos);
     pos += d.length;
-    const char32_t cp = d.code_point;
+    const char32_t cp = !d.valid && replace_invalid ? U'\uFFFD' : d.code_point;
     if (cp >= 0x10000) {
       const char32_t v = cp - 0x10000;
       u_escape(0xD800 | (v >> 10));
@@ -499,7 +505,12 @@ void dump_string(std::string& out, std::string_view s) {
   out.push_back('"');
 }
 
-void dump_value(std::string& out, const PyValue& value) {
+void newline(std::string& out, const DumpStyle& style, int depth) {
+  out.push_back('\n');
+  out.append(static_cast<std::size_t>(style.indent * depth), ' ');
+}
+
+void dump_value(std::string& out, const PyValue& value, const DumpStyle& style, int depth) {
   switch (value.kind()) {
     case PyValue::Kind::kNone:
       out += "null";
@@ -522,16 +533,17 @@ void dump_value(std::string& out, const PyValue& value) {
       return;
     }
     case PyValue::Kind::kStr:
-      dump_string(out, value.as_str());
+      dump_string(out, value.as_str(), style.replace_invalid);
       return;
     case PyValue::Kind::kList: {
+      const PyList& list = value.as_list();
       out.push_back('[');
-      bool first = true;
-      for (const PyValue& item : value.as_list()) {
-        if (!first) out.push_back(',');
-        first = false;
-        dump_value(out, item);
+      for (std::size_t i = 0; i < list.size(); ++i) {
+        if (i > 0) out.push_back(',');
+        if (style.indent >= 0) newline(out, style, depth + 1);
+        dump_value(out, list[i], style, depth + 1);
       }
+      if (style.indent >= 0 && !list.empty()) newline(out, style, depth);
       out.push_back(']');
       return;
     }
@@ -540,17 +552,20 @@ void dump_value(std::string& out, const PyValue& value) {
       std::vector<const std::pair<std::string, PyValue>*> items;
       items.reserve(value.as_dict().size());
       for (const auto& item : value.as_dict()) items.push_back(&item);
-      std::sort(items.begin(), items.end(),
-                [](const auto* a, const auto* b) { return a->first < b->first; });
+      if (style.sort_keys)
+        std::sort(items.begin(), items.end(),
+                  [](const auto* a, const auto* b) { return a->first < b->first; });
       out.push_back('{');
       bool first = true;
       for (const auto* item : items) {
         if (!first) out.push_back(',');
         first = false;
-        dump_string(out, item->first);
-        out.push_back(':');
-        dump_value(out, item->second);
+        if (style.indent >= 0) newline(out, style, depth + 1);
+        dump_string(out, item->first, style.replace_invalid);
+        out += style.indent >= 0 ? ": " : ":";
+        dump_value(out, item->second, style, depth + 1);
       }
+      if (style.indent >= 0 && !items.empty()) newline(out, style, depth);
       out.push_back('}');
       return;
     }
@@ -584,7 +599,13 @@ base::Expected<PyValue, JsonSyntaxError> parse_py_json(std::string_view text, Pa
 
 std::string dump_py_json(const PyValue& value) {
   std::string out;
-  dump_value(out, value);
+  dump_value(out, value, DumpStyle{}, 0);
+  return out;
+}
+
+std::string dump_py_json_indented(const PyValue& value) {
+  std::string out;
+  dump_value(out, value, DumpStyle{2, false, true}, 0);
   return out;
 }
 

@@ -10,12 +10,12 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
 
 #include "credential_sources.hpp"
 #include "smrun/base/sys_error.hpp"
+#include "smrun/config/py_json.hpp"
 #include "smrun/s3/credentials.hpp"
 #include "smrun/s3/http.hpp"
 
@@ -221,24 +221,26 @@ std::optional<std::chrono::system_clock::time_point> parse_iso8601(std::string_v
 
 base::Expected<Credentials> parse_credentials_json(std::string_view json,
                                                    const std::string& source) {
-  nlohmann::json doc;
-  try {
-    doc = nlohmann::json::parse(json.begin(), json.end());
-  } catch (const nlohmann::json::parse_error& e) {
-    // e.what() quotes the text around the error, which may be a secret: only the position.
-    return fail(
-        ErrorKind::kCode,
-        fmt::format("{}: the response is not valid JSON (error at byte {})", source, e.byte));
-  } catch (const nlohmann::json::exception&) {
-    // out_of_range: a number too large for a double (found by fuzz_credentials_json).
+  // Python's json.loads, as botocore reads these documents (duplicate keys: the last wins).
+  auto parsed = config::parse_py_json(json);
+  if (!parsed) {
+    // The parser's message may quote the text around the error, which may be a secret: only
+    // the position.
+    const config::JsonSyntaxError& e = parsed.error();
+    if (!e.has_position)
+      return fail(
+          ErrorKind::kCode,
+          fmt::format("{}: the response is not valid JSON (a number out of range)", source));
     return fail(ErrorKind::kCode,
-                fmt::format("{}: the response is not valid JSON (a number out of range)", source));
+                fmt::format("{}: the response is not valid JSON (error at character {})", source,
+                            e.offset));
   }
-  if (!doc.is_object())
+  const config::PyValue& doc = *parsed;
+  if (!doc.is_dict())
     return fail(ErrorKind::kCode, fmt::format("{}: the response is not a JSON object", source));
-  if (auto code = doc.find("Code"); code != doc.end()) {
-    if (!code->is_string() || code->get_ref<const std::string&>() != "Success") {
-      const std::string shown = code->is_string() ? code->get<std::string>() : code->dump();
+  if (const config::PyValue* code = doc.find("Code"); code != nullptr) {
+    if (!code->is_str() || code->as_str() != "Success") {
+      const std::string shown = code->is_str() ? code->as_str() : config::dump_py_json(*code);
       const bool printable = detail::is_header_safe_token(shown) && shown.size() <= 64;
       return fail(ErrorKind::kCode,
                   fmt::format("{}: the endpoint answered Code {} instead of Success", source,
@@ -246,16 +248,16 @@ base::Expected<Credentials> parse_credentials_json(std::string_view json,
     }
   }
   const auto field = [&](const char* name, bool required) -> base::Expected<std::string> {
-    auto it = doc.find(name);
-    if (it == doc.end() || it->is_null()) {
+    const config::PyValue* it = doc.find(name);
+    if (it == nullptr || it->is_none()) {
       if (required)
         return fail(ErrorKind::kCode, fmt::format("{}: the response has no \"{}\"", source, name));
       return std::string();
     }
-    if (!it->is_string())
+    if (!it->is_str())
       return fail(ErrorKind::kCode,
                   fmt::format("{}: \"{}\" in the response is not a string", source, name));
-    std::string value = it->get<std::string>();
+    std::string value = it->as_str();
     if (required && value.empty())
       return fail(ErrorKind::kCode,
                   fmt::format("{}: \"{}\" in the response is empty", source, name));
@@ -275,9 +277,9 @@ base::Expected<Credentials> parse_credentials_json(std::string_view json,
   auto token = field("Token", false);
   if (!token) return base::Unexpected(token.error());
   out.keys = {std::move(*key), std::move(*secret), std::move(*token)};
-  if (auto it = doc.find("Expiration"); it != doc.end() && !it->is_null()) {
+  if (const config::PyValue* it = doc.find("Expiration"); it != nullptr && !it->is_none()) {
     std::optional<std::chrono::system_clock::time_point> when;
-    if (it->is_string()) when = parse_iso8601(it->get_ref<const std::string&>());
+    if (it->is_str()) when = parse_iso8601(it->as_str());
     if (!when)
       return fail(ErrorKind::kCode,
                   fmt::format("{}: \"Expiration\" is not an ISO 8601 time such as "

@@ -333,3 +333,33 @@ TEST(PyValueModel, TruthyFindSetKindName) {
 
 }  // namespace
 }  // namespace smrun::config
+
+namespace smrun::config {
+namespace {
+
+// json.dumps(v, indent=2) of CPython (ensure_ascii, insertion order), byte for byte.
+TEST(DumpPyJsonIndented, MatchesPythonsIndentTwo) {
+  auto doc = parse_py_json(
+      R"({"b": [1, 2.5, null, true], "a": {}, "c": [], "d": {"x": "é\n\"q"}, "e": [[], {"k": [1]}]})");
+  ASSERT_TRUE(doc.has_value());
+  EXPECT_EQ(dump_py_json_indented(*doc),
+            "{\n  \"b\": [\n    1,\n    2.5,\n    null,\n    true\n  ],\n  \"a\": {},\n  \"c\": "
+            "[],\n  \"d\": {\n    \"x\": \"\\u00e9\\n\\\"q\"\n  },\n  \"e\": [\n    [],\n    {\n "
+            "     \"k\": [\n        1\n      ]\n    }\n  ]\n}");
+  // The compact form still sorts keys and has no spaces.
+  EXPECT_EQ(dump_py_json(*doc),
+            R"({"a":{},"b":[1,2.5,null,true],"c":[],"d":{"x":"\u00e9\n\"q"},"e":[[],{"k":[1]}]})");
+}
+
+// A value from the process environment may hold any bytes: the indented form stays valid JSON.
+TEST(DumpPyJsonIndented, BytesThatAreNotUtf8BecomeReplacementCharacters) {
+  EXPECT_EQ(dump_py_json_indented(PyValue::str("a\xff"
+                                               "b")),
+            "\"a\\ufffdb\"");
+  EXPECT_EQ(dump_py_json(PyValue::str("a\xff"
+                                      "b")),
+            "\"a\\udcffb\"");
+}
+
+}  // namespace
+}  // namespace smrun::config

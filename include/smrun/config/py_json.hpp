@@ -40,6 +40,11 @@ base::Expected<PyValue, JsonSyntaxError> parse_py_json(std::string_view text,
 // json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True).
 std::string dump_py_json(const PyValue& value);
 
+// json.dumps(value, indent=2, sort_keys=False, ensure_ascii=True) for people (`smrun env`):
+// dict items in their order, one per line. Bytes that are not UTF-8 (a value from the process
+// environment may hold any bytes) are written as U+FFFD, so the text is JSON every reader takes.
+std::string dump_py_json_indented(const PyValue& value);
+
 // float.__repr__ (also used by json.dumps): shortest round-trip digits, exponent form when the
 // decimal exponent is < -4 or >= 16 ("1e-05", "1e+16", "1000.0", "-0.0", "nan", "inf").
 // hyperparams::py_float_repr forwards here (config cannot depend on hyperparams).
