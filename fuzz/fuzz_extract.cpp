@@ -11,8 +11,6 @@
 // symlinks, none setuid/setgid, and no symlink that resolves outside code/.
 // The case directory is deleted after every input.
 
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -22,6 +20,7 @@
 #include <string>
 
 #include "fuzz_support.hpp"
+#include "smrun/base/log.hpp"
 #include "smrun/code/extract.hpp"
 
 namespace {
@@ -31,7 +30,8 @@ using smrun::fuzz::entries;
 
 const fs::path& base_dir() {
   static const fs::path kBase = [] {
-    spdlog::set_level(spdlog::level::off);  // libarchive warnings would flood the fuzzer's log
+    // libarchive warnings would flood the fuzzer's log: smrun's lines go nowhere.
+    smrun::log::set_line_sink([](const smrun::log::Line&) {});
     return smrun::fuzz::make_temp_dir("smrun-fuzz-extract");
   }();
   return kBase;

@@ -1,4 +1,6 @@
 #include "smrun/report/outcome_files.hpp"
+
+#include "smrun/base/fd_io.hpp"
 #include "smrun/base/sys_error.hpp"
 
 #include <fcntl.h>
@@ -14,15 +16,9 @@ namespace smrun::report {
 namespace {
 
 base::Status write_all(int fd, const std::string& text, const std::filesystem::path& path) {
-  std::size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0)
-      return base::fail(base::ErrorKind::kInternal,
-                        "cannot write " + path.string() + ": " + base::errno_text(errno));
-    done += static_cast<std::size_t>(n);
-  }
+  if (const int error = base::write_all(fd, text); error != 0)
+    return base::fail(base::ErrorKind::kInternal,
+                      "cannot write " + path.string() + ": " + base::errno_text(error));
   return {};
 }
 

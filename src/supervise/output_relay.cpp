@@ -1,4 +1,5 @@
 #include "smrun/supervise/output_relay.hpp"
+#include "smrun/base/fd_io.hpp"
 #include "smrun/base/log.hpp"
 #include "smrun/base/sys_error.hpp"
 
@@ -94,6 +95,18 @@ void OutputRelay::handle(const std::vector<pollfd>& fds) {
   }
   m_stdout.flush();
   m_stderr.flush();
+  report_sink_failures();
+}
+
+void OutputRelay::report_sink_failures() {
+  for (OutputSink* sink : {&m_stdout, &m_stderr})
+    if (auto failure = sink->take_failure()) log::warn("{}", *failure);
+}
+
+void OutputRelay::finish_log() {
+  m_stderr.write_pending_blocking();
+  m_abandoned = true;  // from now on smrun's lines are written directly
+  report_sink_failures();
 }
 
 void OutputRelay::drain_worker(std::size_t index) {
@@ -145,17 +158,11 @@ void OutputRelay::close_stream(Stream& stream) {
 
 // A regular file: written synchronously. On error the file is given up, with one warning.
 void OutputRelay::write_log(WorkerStreams& worker, std::string_view data) {
-  while (worker.log_file.valid() && !data.empty()) {
-    const ssize_t n = ::write(worker.log_file.get(), data.data(), data.size());
-    if (n > 0) {
-      data.remove_prefix(static_cast<std::size_t>(n));
-    } else if (n < 0 && errno == EINTR) {
-      continue;
-    } else {
-      log::warn("writing the log file of {}: {}; not logging it any more", worker.label,
-                base::errno_text(n < 0 ? errno : ENOSPC));
-      worker.log_file.reset();
-    }
+  if (!worker.log_file.valid() || data.empty()) return;
+  if (const int error = base::write_all(worker.log_file.get(), data); error != 0) {
+    log::warn("writing the log file of {}: {}; not logging it any more", worker.label,
+              base::errno_text(error));
+    worker.log_file.reset();
   }
 }
 
@@ -169,6 +176,7 @@ bool OutputRelay::flushed() const {
 }
 
 void OutputRelay::abandon() {
+  m_abandoned = true;
   m_stdout.abandon();
   m_stderr.abandon();
   for (std::size_t i = 0; i < m_workers.size(); ++i) {
@@ -183,6 +191,15 @@ void OutputRelay::abandon() {
 
 std::string OutputRelay::stderr_tail(std::size_t index) const {
   return m_workers.at(index).tail.contents();
+}
+
+void OutputRelay::log_line(std::string_view line) {
+  if (m_abandoned) {
+    (void)base::write_all(2, line);
+    return;
+  }
+  m_stderr.push(std::string(line));
+  m_stderr.flush();
 }
 
 }  // namespace smrun::supervise

@@ -1,5 +1,7 @@
 #include "smrun/supervise/output_sink.hpp"
-#include "smrun/base/log.hpp"
+#include <fmt/format.h>
+
+#include "smrun/base/fd_io.hpp"
 
 #include <limits.h>
 #include <poll.h>
@@ -7,6 +9,7 @@
 
 #include <cerrno>
 #include <system_error>
+#include <utility>
 
 namespace smrun::supervise {
 namespace {
@@ -71,9 +74,24 @@ void OutputSink::consume(std::size_t written) {
 // Losing the relay must not stop supervision (EPIPE with SIGPIPE ignored, EBADF): the tail and
 // the log files still get everything.
 void OutputSink::fail(int error_number) {
-  log::warn("cannot relay worker output to descriptor {}: {}; dropping it from now on", m_fd,
-            std::generic_category().message(error_number));
+  // Not logged here: flush() also runs inside a log call (smrun's own lines go through this
+  // sink while the supervisor runs), and logging from there would re-enter the logger.
+  m_failure =
+      fmt::format("cannot relay worker output to descriptor {}: {}; dropping it from now on", m_fd,
+                  std::generic_category().message(error_number));
   abandon();
+}
+
+std::optional<std::string> OutputSink::take_failure() {
+  return std::exchange(m_failure, std::nullopt);
+}
+
+void OutputSink::write_pending_blocking() {
+  while (!m_queue.empty() && !m_discard) {
+    const std::string_view rest = std::string_view(m_queue.front()).substr(m_front_offset);
+    if (const int error = base::write_all(m_fd, rest); error != 0) return fail(error);
+    consume(rest.size());
+  }
 }
 
 void OutputSink::abandon() {

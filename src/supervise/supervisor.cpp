@@ -1,4 +1,5 @@
 #include "smrun/supervise/supervisor.hpp"
+#include "smrun/base/fd_io.hpp"
 #include "smrun/base/log.hpp"
 #include "smrun/base/sys_error.hpp"
 
@@ -16,6 +17,7 @@
 #include <set>
 #include <string>
 #include <system_error>
+#include <thread>
 #include <vector>
 
 #include "smrun/base/unique_fd.hpp"
@@ -65,6 +67,8 @@ class Supervision {
   base::Status start(const std::vector<ProcessSpec>& specs, std::vector<UniqueFd> log_files);
   base::Status loop();
   RunResult result();
+  void log_line(std::string_view line) { m_relay.log_line(line); }
+  void finish_log() { m_relay.finish_log(); }
 
  private:
   void drain_signals();
@@ -509,9 +513,23 @@ base::Expected<RunResult> run_supervised(const std::vector<ProcessSpec>& specs,
   }
 
   Supervision supervision(options, std::move(signal_fd));
+  // While the workers run, smrun's own lines from this thread queue behind their output in the
+  // relay's non-blocking stderr sink: a stalled reader of stderr cannot block PID 1 in a log
+  // call, and a log line never lands inside a relayed piece. Other threads (S3 uploads) still
+  // write their lines directly. A sink someone else set (a test's capture) is left in place.
+  std::optional<log::ScopedLineSink> own_lines;
+  if (!log::line_sink_set())
+    own_lines.emplace([&supervision, owner = std::this_thread::get_id()](const log::Line& line) {
+      if (std::this_thread::get_id() == owner)
+        supervision.log_line(line.formatted);
+      else
+        (void)base::write_all(2, line.formatted);
+    });
   auto started = supervision.start(specs, std::move(log_files));
   // Even when a spawn failed, the loop runs so the workers already started are reaped.
   auto looped = supervision.loop();
+  own_lines.reset();
+  supervision.finish_log();
   if (!started) return base::Unexpected(std::move(started).error());
   if (!looped) return base::Unexpected(std::move(looped).error());
   return supervision.result();

@@ -4,11 +4,11 @@
 // lines and a bounded wait, never in a hang. Plus the target URL and the wait setting.
 
 #include "smrun/s3/intermediate_sync.hpp"
-
-#include <spdlog/sinks/ostream_sink.h>
-#include <spdlog/spdlog.h>
+#include "smrun/base/log.hpp"
 
 #include <gtest/gtest.h>
+
+#include <mutex>
 
 #include <algorithm>
 #include <random>
@@ -56,24 +56,26 @@ std::shared_ptr<S3Context> make_context(const std::string& endpoint, int max_att
   return std::make_shared<S3Context>(*config, std::make_shared<CredentialCache>(lookup));
 }
 
-// Captures what the sync logs (spdlog's default logger) while it lives.
+// Captures what the sync logs (smrun's log lines, from any thread) while it lives.
 class LogCapture {
  public:
-  LogCapture() : m_previous(spdlog::default_logger()) {
-    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(m_stream);
-    auto logger = std::make_shared<spdlog::logger>("capture", sink);
-    logger->set_level(spdlog::level::debug);
-    spdlog::set_default_logger(logger);
+  LogCapture()
+      : m_scope([this](const log::Line& line) {
+          std::lock_guard lock(m_mutex);
+          m_text.append(line.formatted);
+        }) {
+    log::set_level(log::Level::kDebug);
   }
-  ~LogCapture() { spdlog::set_default_logger(m_previous); }
+  ~LogCapture() { log::set_level(log::Level::kInfo); }
   std::string text() {
-    spdlog::default_logger()->flush();
-    return m_stream.str();
+    std::lock_guard lock(m_mutex);
+    return m_text;
   }
 
  private:
-  std::shared_ptr<spdlog::logger> m_previous;
-  std::ostringstream m_stream;
+  std::mutex m_mutex;
+  std::string m_text;
+  log::ScopedLineSink m_scope;
 };
 
 struct SyncFixture {

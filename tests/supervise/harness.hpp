@@ -12,8 +12,6 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
-#include <spdlog/sinks/basic_file_sink.h>
-#include <spdlog/spdlog.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -28,6 +26,8 @@
 #include <string>
 #include <vector>
 
+#include "smrun/base/fd_io.hpp"
+#include "smrun/base/log.hpp"
 #include "smrun/base/unique_fd.hpp"
 #include "smrun/supervise/signals.hpp"
 #include "smrun/supervise/supervisor.hpp"
@@ -102,6 +102,9 @@ struct Stdio {
   int in = -1;
   int out = -1;
   std::vector<int> close_in_child;
+  // The supervisor's stderr; smrun's own lines then go there too, as in `smrun train` (the
+  // supervisor's own non-blocking sink), instead of to the "log" file.
+  int err = -1;
 };
 
 namespace detail {
@@ -127,12 +130,23 @@ inline void write_text(const fs::path& file, const std::string& text) {
   }
   if (stdio.in >= 0 && ::dup2(stdio.in, STDIN_FILENO) < 0) _exit(89);
   for (int fd : stdio.close_in_child) ::close(fd);
-  redirect(STDERR_FILENO, dir / "stderr");
-  auto logger = spdlog::basic_logger_mt("supervise-test", (dir / "log").string(), true);
-  logger->set_pattern("%l %v");
-  logger->set_level(spdlog::level::debug);
-  logger->flush_on(spdlog::level::debug);
-  spdlog::set_default_logger(logger);
+  if (stdio.err >= 0) {
+    if (::dup2(stdio.err, STDERR_FILENO) < 0) _exit(89);
+  } else {
+    redirect(STDERR_FILENO, dir / "stderr");
+  }
+  // smrun's own lines go to a file of their own, as "<level> <message>" lines.
+  const int log_fd = ::open((dir / "log").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (log_fd < 0) _exit(94);
+  smrun::log::set_level(smrun::log::Level::kDebug);
+  if (stdio.err < 0)
+    smrun::log::set_line_sink([log_fd](const smrun::log::Line& line) {
+      static constexpr const char* kNames[] = {"trace",   "debug", "info",
+                                               "warning", "error", "critical"};
+      const std::string text = std::string(kNames[static_cast<int>(line.level)]) + " " +
+                               std::string(line.message) + "\n";
+      (void)smrun::base::write_all(log_fd, text);
+    });
 
   // A descriptor without O_CLOEXEC, as a careless library or smrun's own parent might leave:
   // workers must not inherit it.
@@ -173,7 +187,6 @@ inline void write_text(const fs::path& file, const std::string& text) {
     }
   }
   write_text(dir / "result.txt", text.str());
-  spdlog::shutdown();
   _exit(0);
 }
 

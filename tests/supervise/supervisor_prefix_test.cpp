@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 #include <array>
 
 #include "supervise/harness.hpp"
@@ -295,6 +297,71 @@ TEST(SupervisePrefix, StalledStdoutDoesNotStopSignalForwarding) {
   EXPECT_GE(text->size() / line.size(), 128u);
   for (std::size_t pos = 0; pos < text->size(); pos += line.size())
     ASSERT_TRUE(text->compare(pos, line.size(), line) == 0) << "at byte " << pos;
+}
+
+// The same flood on stderr, which smrun's own log lines share: the line smrun logs when SIGTERM
+// arrives must not block PID 1 in write() (it queues behind the workers' output), and once the
+// reader drains, every line arrives whole: a worker's line or one of smrun's, never a mix.
+constexpr const char* kStderrFloodWorker = R"(
+import os, signal, sys, threading
+fifo = sys.argv[1]
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+out = open(fifo, "w", buffering=1)
+def writer():
+    line = b"y" * 4095 + b"\n"
+    for n in range(1024):
+        if n == 128:
+            out.write("stalled\n")
+        os.write(2, line)
+threading.Thread(target=writer, daemon=True).start()
+signal.sigwait({signal.SIGTERM})
+out.write("term\n")
+os._exit(7)
+)";
+
+TEST(SupervisePrefix, SmrunsOwnLinesQueueBehindAStalledStderr) {
+  test::TempDir dir;
+  ReadyFifo fifo(dir / "fifo");
+  TestPipe err_pipe;
+  SuperviseOptions options;
+  options.prefix_output = true;
+  options.grace = std::chrono::seconds(30);
+  Stdio stdio;
+  stdio.err = err_pipe.write_end.get();
+  stdio.close_in_child = {err_pipe.read_end.get()};
+  SupervisorProcess sup(dir, {python_spec(dir, "w:0", kStderrFloodWorker, {fifo.path().string()})},
+                        options, SupervisorProcess::Mode::kSubreaper, stdio);
+  err_pipe.write_end.reset();
+  ASSERT_TRUE(sup.wait_until_blocked());
+  ASSERT_EQ(fifo.read_line(), "stalled\n");
+  sup.send(SIGTERM);
+  // smrun logs "received SIGTERM ..." before forwarding it; a blocking log write would wait here
+  // for a reader that never comes.
+  ASSERT_EQ(fifo.read_line(), "term\n");
+
+  auto text = read_until(err_pipe.read_end.get(), "", 30s);  // now drain it, to EOF
+  ASSERT_TRUE(text.has_value());
+  Outcome out = sup.wait();
+  ASSERT_TRUE(out.finished && out.ok) << out.error;
+  EXPECT_EQ(out.workers[0].exit_code, 7);
+  const std::string worker_line = "[w:0] " + std::string(4095, 'y');
+  std::size_t worker_lines = 0, smrun_lines = 0;
+  bool saw_forwarding = false;
+  std::istringstream lines(*text);
+  for (std::string line; std::getline(lines, line);) {
+    if (line == worker_line) {
+      ++worker_lines;
+      continue;
+    }
+    // "2026-12-05 08:00:00,123 smrun INFO     ...": one of smrun's own, whole.
+    ASSERT_GE(line.size(), 30u) << line.substr(0, 200);
+    ASSERT_EQ(line.substr(23, 7), " smrun ") << line.substr(0, 200);
+    ++smrun_lines;
+    if (line.find("SIGTERM") != std::string::npos) saw_forwarding = true;
+  }
+  EXPECT_GE(worker_lines, 128u);
+  EXPECT_GE(smrun_lines, 2u);  // at least "started" and the SIGTERM line
+  EXPECT_TRUE(saw_forwarding) << text->substr(text->size() > 4000 ? text->size() - 4000 : 0);
 }
 
 TEST(SupervisePrefix, OutputNobodyReadsIsDroppedAfterTheDrainWait) {

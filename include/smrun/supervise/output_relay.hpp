@@ -61,6 +61,12 @@ class OutputRelay {
 
   std::string stderr_tail(std::size_t index) const;
 
+  // One of smrun's own log lines (ending in '\n'), queued on stderr behind the workers' output
+  // and written without blocking like it. After abandon() it is written directly (blocking).
+  void log_line(std::string_view line);
+  // The end of supervision: writes smrun's queued lines (blocking) and logs any sink failure.
+  void finish_log();
+
  private:
   struct Stream {
     UniqueFd fd;
@@ -88,6 +94,7 @@ class OutputRelay {
   void deliver(WorkerStreams& worker, Stream& stream, std::string_view data);
   void close_stream(Stream& stream);
   void write_log(WorkerStreams& worker, std::string_view data);
+  void report_sink_failures();
 
   bool m_prefix_lines;
   std::size_t m_tail_bytes;
@@ -98,6 +105,7 @@ class OutputRelay {
   std::vector<std::string> m_lines;  // scratch for LinePrefixer output
   std::size_t m_poll_base = 0;
   std::vector<PollEntry> m_polled;
+  bool m_abandoned = false;
 };
 
 }  // namespace smrun::supervise

@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <deque>
+#include <optional>
 #include <string>
 
 namespace smrun::supervise {
@@ -21,8 +22,9 @@ namespace smrun::supervise {
 // Each write carries whole queued items when they fit (a prefixed line is one item, so a line
 // of up to PIPE_BUF bytes goes out in one write and never mixes with another rank's line);
 // longer items are written in PIPE_BUF pieces, still back to back, since smrun is the only
-// writer of worker output to that descriptor. smrun's own log lines (base/log.hpp, synchronous) can
-// land between two pieces of such a long line, and can block if the reader stalls completely.
+// writer of worker output to that descriptor. While the supervisor runs, smrun's own log lines
+// from its thread are queued here too (OutputRelay::log_line), so they never land between two
+// pieces of a long line and never block; lines from other threads are written directly.
 class OutputSink {
  public:
   // Above this much queued output, the relay stops reading the workers' pipes (backpressure:
@@ -43,6 +45,10 @@ class OutputSink {
   // reader has stalled for too long.
   void abandon();
   std::size_t dropped_bytes() const { return m_dropped; }
+  // Why the descriptor was given up, once (the caller logs it, outside any log call).
+  std::optional<std::string> take_failure();
+  // Writes what is still queued, blocking: for the end of supervision only.
+  void write_pending_blocking();
 
  private:
   void fail(int error_number);
@@ -54,6 +60,7 @@ class OutputSink {
   std::size_t m_queued = 0;        // unwritten bytes in m_queue
   bool m_discard = false;
   std::size_t m_dropped = 0;
+  std::optional<std::string> m_failure;
 };
 
 }  // namespace smrun::supervise
