@@ -16,6 +16,8 @@ echo "== build (RelWithDebInfo)"
 "$root/scripts/build.sh" build
 echo "== tests"
 ctest --test-dir build --output-on-failure -j "$jobs" --timeout 300 -LE portable
+echo "== bench smoke (bench/run --quick: the benchmarks work; no timing is asserted)"
+bench/run --quick --smrun build/smrun --out build/bench-quick
 
 if [ "${SMRUN_SKIP_PORTABLE:-0}" != "1" ]; then
   # The packaged static binary in foreign roots and in the docker/ images (tests/portable):
