@@ -261,7 +261,8 @@ base::Expected<Settings> read_settings(
 std::vector<std::string> unknown_settings(
     const std::map<std::string, std::string, std::less<>>& environment) {
   std::vector<std::string> out;
-  for (const auto& [name, _] : environment) {
+  for (const auto& entry : environment) {
+    const std::string& name = entry.first;  // a plain reference: clang cannot capture a binding
     if (!name.starts_with("SMRUN_")) continue;
     const bool known = std::any_of(std::begin(kSettingRules), std::end(kSettingRules),
                                    [&](const SettingRule& rule) { return rule.name == name; });
