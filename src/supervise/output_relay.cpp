@@ -142,16 +142,18 @@ void OutputRelay::deliver(WorkerStreams& worker, Stream& stream, std::string_vie
     stream.sink->push(std::string(data));
     return;
   }
-  m_lines.clear();
-  stream.lines->feed(data, m_lines);
-  for (std::string& line : m_lines) stream.sink->push(std::move(line));
+  // Every whole line of this read, prefixed, as one queued item: the sink writes whole lines.
+  std::string lines;
+  lines.reserve(data.size() + data.size() / 16);
+  stream.lines->feed(data, lines);
+  stream.sink->push(std::move(lines));
 }
 
 void OutputRelay::close_stream(Stream& stream) {
   if (stream.lines) {
-    m_lines.clear();
-    stream.lines->finish(m_lines);
-    for (std::string& line : m_lines) stream.sink->push(std::move(line));
+    std::string last;
+    stream.lines->finish(last);
+    stream.sink->push(std::move(last));
   }
   stream.fd.reset();
 }

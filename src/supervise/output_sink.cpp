@@ -5,6 +5,7 @@
 
 #include <limits.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 
 #include <cerrno>
@@ -15,6 +16,7 @@ namespace smrun::supervise {
 namespace {
 
 constexpr std::size_t kMaxIov = 64;
+constexpr std::size_t kFileWrite = 1 << 20;  // bytes per write to a regular file
 
 }  // namespace
 
@@ -29,25 +31,49 @@ void OutputSink::push(std::string data) {
 }
 
 void OutputSink::flush() {
+  if (!m_kind_known) {
+    struct stat st {};
+    m_regular_file = ::fstat(m_fd, &st) == 0 && S_ISREG(st.st_mode);
+    m_kind_known = true;
+  }
+  // A regular file never blocks a write: big writes, no poll. Anything else gets at most
+  // PIPE_BUF bytes per write, after POLLOUT said a pipe has room for that many.
+  const std::size_t budget = m_regular_file ? kFileWrite : PIPE_BUF;
   while (!m_queue.empty() && !m_discard) {
-    pollfd out{m_fd, POLLOUT, 0};
-    const int ready = ::poll(&out, 1, 0);
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready == 0) return;  // full: the supervisor loop waits for POLLOUT
-    if (ready < 0 || (out.revents & POLLNVAL) != 0) return fail(ready < 0 ? errno : EBADF);
-    // POLLERR/POLLHUP: the write below reports the error.
+    if (!m_regular_file) {
+      pollfd out{m_fd, POLLOUT, 0};
+      const int ready = ::poll(&out, 1, 0);
+      if (ready < 0 && errno == EINTR) continue;
+      if (ready == 0) return;  // full: the supervisor loop waits for POLLOUT
+      if (ready < 0 || (out.revents & POLLNVAL) != 0) return fail(ready < 0 ? errno : EBADF);
+      // POLLERR/POLLHUP: the write below reports the error.
+    }
 
+    // Whole queued items while they fit; the item that does not fit is cut after its last line
+    // end within the budget, so every write holds whole lines (a line longer than the budget,
+    // alone, goes out in budget-sized pieces).
     iovec iov[kMaxIov];
     std::size_t count = 0;
     std::size_t total = 0;
     for (std::size_t i = 0; i < m_queue.size() && count < kMaxIov; ++i) {
       const std::string& item = m_queue[i];
       const std::size_t offset = i == 0 ? m_front_offset : 0;
-      std::size_t size = item.size() - offset;
-      if (i == 0 && size > PIPE_BUF) size = PIPE_BUF;
-      if (total + size > PIPE_BUF) break;
-      iov[count++] = {const_cast<char*>(item.data() + offset), size};
-      total += size;
+      const std::string_view rest = std::string_view(item).substr(offset);
+      if (total + rest.size() <= budget) {
+        iov[count++] = {const_cast<char*>(rest.data()), rest.size()};
+        total += rest.size();
+        continue;
+      }
+      const std::string_view window = rest.substr(0, budget - total);
+      std::size_t cut = window.find_last_of('\n');
+      if (cut == std::string_view::npos) cut = window.find_last_of('\r');
+      const std::size_t size =
+          cut != std::string_view::npos ? cut + 1 : (count == 0 ? window.size() : 0);
+      if (size > 0) {
+        iov[count++] = {const_cast<char*>(rest.data()), size};
+        total += size;
+      }
+      break;
     }
     const ssize_t n = ::writev(m_fd, iov, static_cast<int>(count));
     if (n < 0 && errno == EINTR) continue;

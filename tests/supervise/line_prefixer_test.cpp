@@ -92,5 +92,34 @@ TEST(LinePrefixer, BinaryBytesPassThrough) {
   EXPECT_EQ(feed_all(p, {data}), (Lines{"[w] " + data}));
 }
 
+// What the relay queues (all lines of a read in one string) is exactly the lines one by one,
+// for any way the stream is cut into reads: '\r', "\r\n" across reads, mpirun tags, long lines.
+TEST(LinePrefixer, OneStringPerReadEqualsTheLinesOneByOne) {
+  std::string stream;
+  for (int i = 0; i < 300; ++i) {
+    stream += "line " + std::to_string(i) + (i % 7 == 0 ? "\r" : i % 11 == 0 ? "\r\n" : "\n");
+    if (i % 50 == 0) stream += "[1," + std::to_string(i % 4) + "]<stdout>:tagged\n";
+    if (i == 150) stream += std::string(70000, 'L') + "\n";
+  }
+  stream += "unfinished";
+  for (std::size_t chunk : {1u, 3u, 64u, 4096u, 65536u}) {
+    LinePrefixer by_line("h:0", RankHosts{{"algo-1", "algo-2"}, 2});
+    LinePrefixer by_read("h:0", RankHosts{{"algo-1", "algo-2"}, 2});
+    Lines lines;
+    std::string joined;
+    for (std::size_t pos = 0; pos < stream.size(); pos += chunk) {
+      const std::string_view piece = std::string_view(stream).substr(pos, chunk);
+      by_line.feed(piece, lines);
+      by_read.feed(piece, joined);
+    }
+    by_line.finish(lines);
+    by_read.finish(joined);
+    std::string expected;
+    for (const auto& line : lines) expected += line;
+    EXPECT_EQ(joined, expected) << "chunk " << chunk;
+    EXPECT_TRUE(joined.ends_with("[h:0] unfinished\n"));
+  }
+}
+
 }  // namespace
 }  // namespace smrun::supervise

@@ -29,9 +29,20 @@ class LinePrefixer {
   void feed(std::string_view data, std::vector<std::string>& out);
   // End of stream: the unfinished line, if any, with the prefix and a '\n' added.
   void finish(std::vector<std::string>& out);
+  // The same, appending the finished lines back to back to one string (what the relay queues:
+  // one allocation per read instead of one per line).
+  void feed(std::string_view data, std::string& out);
+  void finish(std::string& out);
 
  private:
-  void emit(std::string_view tail, std::vector<std::string>& out);
+  // Where finished lines go: one string each, or appended to one text.
+  struct Out {
+    std::vector<std::string>* lines = nullptr;
+    std::string* text = nullptr;
+    void add(std::string_view a, std::string_view b, std::string_view c);
+  };
+  void feed_to(std::string_view data, Out out);
+  void emit(std::string_view tail, Out out);
 
   std::string m_prefix;
   std::optional<RankHosts> m_rank_hosts;

@@ -102,7 +102,6 @@ class OutputRelay {
   OutputSink m_stderr{2};
   std::vector<WorkerStreams> m_workers;
   std::vector<char> m_buffer;
-  std::vector<std::string> m_lines;  // scratch for LinePrefixer output
   std::size_t m_poll_base = 0;
   std::vector<PollEntry> m_polled;
   bool m_abandoned = false;

@@ -19,10 +19,12 @@ namespace smrun::supervise {
 // a tty or socket reporting POLLOUT may, rarely, block for as long as the kernel needs to
 // drain PIPE_BUF bytes.
 //
-// Each write carries whole queued items when they fit (a prefixed line is one item, so a line
-// of up to PIPE_BUF bytes goes out in one write and never mixes with another rank's line);
-// longer items are written in PIPE_BUF pieces, still back to back, since smrun is the only
-// writer of worker output to that descriptor. While the supervisor runs, smrun's own log lines
+// A regular file never blocks, so it gets writes of up to 1 MiB without a poll. Each write
+// carries whole lines: queued items (all the prefixed lines of one read, or one log line) while
+// they fit, and the item that does not fit is cut after its last line end within the budget,
+// so a line of up to PIPE_BUF bytes goes out in one write and never mixes with another writer's
+// line; a longer line is written in PIPE_BUF pieces, back to back, since smrun is the only writer
+// of worker output to that descriptor. While the supervisor runs, smrun's own log lines
 // from its thread are queued here too (OutputRelay::log_line), so they never land between two
 // pieces of a long line and never block; lines from other threads are written directly.
 class OutputSink {
@@ -61,6 +63,8 @@ class OutputSink {
   bool m_discard = false;
   std::size_t m_dropped = 0;
   std::optional<std::string> m_failure;
+  bool m_kind_known = false;
+  bool m_regular_file = false;  // fstat'd on the first flush
 };
 
 }  // namespace smrun::supervise
