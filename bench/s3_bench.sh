@@ -30,7 +30,7 @@ command -v aws >/dev/null || { echo "aws CLI missing: apt-get install awscli" >&
 work=$(mktemp -d "${S3_BENCH_DIR:-${TMPDIR:-/tmp}}/smrun-s3-bench-XXXXXX")
 server_pid=""
 cleanup() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
