@@ -48,19 +48,18 @@ base::Expected<JobContext, JobContextError> load_job_context(env::EnvSnapshot pr
   // smrun's own settings, after the config so that an error names the configured host.
   auto settings = settings::read_settings(ctx.process_env);
   if (!settings) return context_error(settings.error(), ctx.paths, ctx.hostname);
-  ctx.settings = std::move(*settings);
   for (const auto& name : settings::unknown_settings(ctx.process_env))
     log::warn("{} is not an smrun setting (see smrun train --help); it is ignored", name);
 
   auto devices =
-      env::detect_devices(ctx.process_env, ctx.settings, ctx.job.resource.current_instance_type);
+      env::detect_devices(ctx.process_env, *settings, ctx.job.resource.current_instance_type);
   if (!devices) return context_error(devices.error(), ctx.paths, ctx.hostname);
 
   env::TrainingEnvInputs inputs;
   inputs.job = &ctx.job;
   inputs.paths = ctx.paths;
   inputs.env = &ctx.process_env;
-  inputs.settings = ctx.settings;
+  inputs.settings = *settings;
   inputs.devices = *devices;
   inputs.smddprun_installed = env::is_on_path(ctx.process_env, "smddprun");
   inputs.smddpmprun_installed = env::is_on_path(ctx.process_env, "smddpmprun");

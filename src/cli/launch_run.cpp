@@ -176,8 +176,8 @@ std::string remote_failure_text(const cluster::FailureRecord& root, const std::s
 base::Status wait_for_ssh_daemons(const JobContext& ctx, const launch::LaunchTopology& topology,
                                   const cluster::ClusterConfig& ccfg,
                                   cluster::ControlChannel& channel) {
-  if (ctx.settings.mpi_sshd.empty()) return {};
-  const std::uint16_t port = ctx.settings.mpi_ssh_port;
+  if (ctx.training.settings.mpi_sshd.empty()) return {};
+  const std::uint16_t port = ctx.training.settings.mpi_ssh_port;
   std::vector<std::string> others;
   for (const auto& host : topology.hosts)
     if (host != topology.current_host) others.push_back(host);
@@ -215,7 +215,8 @@ int run_launch_plan(JobContext& ctx, const launch::ProcessPlan& process,
   std::unique_ptr<cluster::ControlChannel> channel;
   cluster::ClusterConfig ccfg;
   if (topology.num_nodes() > 1) {
-    auto cfg = cluster_config(ctx.settings, topology, launch::torchelastic_run_id(ctx.training));
+    auto cfg =
+        cluster_config(ctx.training.settings, topology, launch::torchelastic_run_id(ctx.training));
     if (!cfg) return fail_job(cfg.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
     ccfg = *cfg;
     log::info("waiting for {} host(s) on the control channel (master {}, port {})",

@@ -51,7 +51,7 @@ s3::EnvLookup aws_environment(const JobContext& ctx) {
 
 base::Expected<s3::ClientConfig> s3_client_config(const JobContext& ctx) {
   return s3::resolve_client_config(aws_environment(ctx), sagemaker_region_hyperparameter(ctx),
-                                   s3::transfer_settings(ctx.settings));
+                                   s3::transfer_settings(ctx.training.settings));
 }
 
 code::RemoteFetch s3_code_fetcher(const JobContext& ctx) {
@@ -113,7 +113,7 @@ base::Expected<std::unique_ptr<s3::IntermediateSync>> start_intermediate_sync(
   }
   auto config = s3_client_config(ctx);
   if (!config) return base::Unexpected(config.error());
-  const std::chrono::seconds wait = ctx.settings.s3_sync_wait;
+  const std::chrono::seconds wait = ctx.training.settings.s3_sync_wait;
   if (job_name_source.empty())
     log::warn(
         "neither TRAINING_JOB_NAME nor sagemaker_job_name is set: intermediate output "

@@ -211,7 +211,7 @@ int run_job(JobContext& ctx) {
   }
 
   supervise::SuperviseOptions options;
-  options.grace = ctx.settings.term_grace;
+  options.grace = ctx.training.settings.term_grace;
   if (auto stopped = stop_if_signalled(ctx, "installing dependencies")) return *stopped;
   if (auto failed = run_install(*plan, ctx, options)) return *failed;
   if (auto stopped = stop_if_signalled(ctx, "starting the user program")) return *stopped;

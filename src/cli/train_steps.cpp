@@ -93,7 +93,7 @@ base::Status pack_model(const JobContext& ctx, const fs::path& archive) {
   }
   log::info("Packing {} into {}", ctx.paths.model.string(), archive.string());
   pack::PackOptions options;
-  options.level = ctx.settings.pack_level;
+  options.level = ctx.training.settings.pack_level;
   // A multi-GB model takes a while: say how far it got every 10 s.
   options.on_progress = [](const pack::PackProgress& p) {
     log::info("Packing: {:.0f} of {:.0f} MiB ({:.0f}%) after {:.0f} s",
@@ -117,12 +117,13 @@ base::Status pack_model(const JobContext& ctx, const fs::path& archive) {
 }  // namespace
 
 int pack_and_succeed(const JobContext& ctx) {
-  if (ctx.settings.pack_model != settings::PackMode::kOff) {
-    const fs::path archive = ctx.settings.model_archive.value_or(ctx.paths.output / "model.tar.gz");
+  if (ctx.training.settings.pack_model != settings::PackMode::kOff) {
+    const fs::path archive =
+        ctx.training.settings.model_archive.value_or(ctx.paths.output / "model.tar.gz");
     if (auto packed = pack_model(ctx, archive); !packed) {
       // The training finished: without SMRUN_PACK_MODEL=required a pack problem costs the
       // archive, not the job (SageMaker uploads the model dir itself, which is intact).
-      if (ctx.settings.pack_model == settings::PackMode::kRequired)
+      if (ctx.training.settings.pack_model == settings::PackMode::kRequired)
         return fail_job(packed.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
       log::error(
           "{}; the program succeeded, so the job still does, and the model stays in {} "

@@ -18,12 +18,11 @@ namespace smrun::cli {
 
 struct JobContext {
   env::EnvSnapshot process_env;
-  settings::Settings settings;  // every SMRUN_* setting, read once
   config::MlPaths paths;
   std::string hostname;
   config::JobConfig job;
-  env::TrainingEnv training;               // what the user program gets
-  env::TrainingEnv display;                // same, secret-looking hyperparameters masked
+  env::TrainingEnv training;  // what the user program gets; .settings: every SMRUN_* setting
+  env::TrainingEnv display;   // same, secret-looking hyperparameters masked
   std::vector<std::string> secret_values;  // to scrub from anything smrun writes
   // How long the program ran (set once it was started), for the last log line.
   std::optional<std::chrono::steady_clock::duration> program_time;
