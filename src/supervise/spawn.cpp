@@ -183,7 +183,7 @@ base::Status make_pipe(UniqueFd& read_end, UniqueFd& write_end, const char* what
 
 }  // namespace
 
-base::Expected<SpawnedProcess> spawn_process(const ProcessSpec& spec, const SpawnOptions& options) {
+base::Expected<PendingSpawn> begin_spawn(const ProcessSpec& spec, const SpawnOptions& options) {
   if (spec.argv.empty() || spec.argv.front().empty())
     return base::fail(base::ErrorKind::kInternal,
                       "worker '" + spec.label + "' has an empty argv (nothing to execute)");
@@ -236,18 +236,31 @@ base::Expected<SpawnedProcess> spawn_process(const ProcessSpec& spec, const Spaw
   stdout_write.reset();
   report_write.reset();
 
-  SpawnedProcess spawned;
-  spawned.pid = pid;
-  spawned.stderr_read = std::move(stderr_read);
-  spawned.stdout_read = std::move(stdout_read);
-  if (auto report = read_report(report_read.get())) {
+  PendingSpawn pending;
+  pending.process.pid = pid;
+  pending.process.stderr_read = std::move(stderr_read);
+  pending.process.stdout_read = std::move(stdout_read);
+  pending.report_read = std::move(report_read);
+  pending.path = path;
+  return pending;
+}
+
+SpawnedProcess finish_spawn(const ProcessSpec& spec, PendingSpawn pending) {
+  SpawnedProcess spawned = std::move(pending.process);
+  if (auto report = read_report(pending.report_read.get())) {
     ExecFailure failure;
     failure.error_number = report->error_number;
     failure.exit_code = exit_code_for(*report);
-    failure.message = failure_message(spec, *report, path);
+    failure.message = failure_message(spec, *report, pending.path);
     spawned.exec_failure = std::move(failure);
   }
   return spawned;
+}
+
+base::Expected<SpawnedProcess> spawn_process(const ProcessSpec& spec, const SpawnOptions& options) {
+  auto pending = begin_spawn(spec, options);
+  if (!pending) return base::Unexpected(std::move(pending).error());
+  return finish_spawn(spec, std::move(*pending));
 }
 
 }  // namespace smrun::supervise

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <climits>
+#include <deque>
 #include <exception>
 #include <optional>
 #include <set>
@@ -128,32 +129,50 @@ base::Status Supervision::start(const std::vector<ProcessSpec>& specs,
                                  [](const ProcessSpec& spec) { return !spec.service; });
   SpawnOptions spawn_options;
   spawn_options.capture_stdout = m_options.prefix_output || m_options.log_dir.has_value();
-  for (const ProcessSpec& spec : specs) {
-    auto spawned = spawn_process(spec, spawn_options);
-    if (!spawned) {
-      log::error("cannot start {}: {}", spec.label, spawned.error().message);
-      // Nothing has run long enough to need a grace period.
-      for (Worker& worker : m_workers) signal_group(worker, SIGKILL);
-      return base::Unexpected(std::move(spawned).error());
-    }
+  // Children exec while the next ones are forked (a gang of 256 ranks started one exec at a
+  // time took twice as long); at most kSpawnsInFlight wait for their exec report at once, which
+  // bounds the descriptors held. Workers are added in the specs' order.
+  constexpr std::size_t kSpawnsInFlight = 32;
+  std::deque<std::pair<const ProcessSpec*, PendingSpawn>> in_flight;
+  auto finish_oldest = [&] {
+    auto [spec, pending] = std::move(in_flight.front());
+    in_flight.pop_front();
+    SpawnedProcess spawned = finish_spawn(*spec, std::move(pending));
     const std::size_t index = m_workers.size();
     Worker& worker = m_workers.emplace_back();
-    m_relay.add_worker(spec.label, std::move(spawned->stdout_read), std::move(spawned->stderr_read),
+    m_relay.add_worker(spec->label, std::move(spawned.stdout_read), std::move(spawned.stderr_read),
                        index < log_files.size() ? std::move(log_files[index]) : UniqueFd(),
-                       spec.rank_hosts);
-    worker.pid = spawned->pid;
-    worker.service = spec.service;
-    worker.exec_failure = std::move(spawned->exec_failure);
+                       spec->rank_hosts);
+    worker.pid = spawned.pid;
+    worker.service = spec->service;
+    worker.exec_failure = std::move(spawned.exec_failure);
     worker.result.index = index;
-    worker.result.label = spec.label;
-    worker.result.pid = spawned->pid;
+    worker.result.label = spec->label;
+    worker.result.pid = spawned.pid;
     if (worker.exec_failure) {
       worker.result.exec_failed = true;
       worker.result.exec_error = worker.exec_failure->message;
-      log::error("{}: {}", spec.label, worker.exec_failure->message);
+      log::error("{}: {}", spec->label, worker.exec_failure->message);
     } else {
-      log::info("started {} (pid {})", spec.label, worker.pid);
+      log::info("started {} (pid {})", spec->label, worker.pid);
     }
+  };
+  std::optional<base::Error> failed;
+  for (const ProcessSpec& spec : specs) {
+    if (in_flight.size() >= kSpawnsInFlight) finish_oldest();
+    auto begun = begin_spawn(spec, spawn_options);
+    if (!begun) {
+      log::error("cannot start {}: {}", spec.label, begun.error().message);
+      failed = std::move(begun).error();
+      break;
+    }
+    in_flight.emplace_back(&spec, std::move(*begun));
+  }
+  while (!in_flight.empty()) finish_oldest();
+  if (failed) {
+    // Nothing has run long enough to need a grace period.
+    for (Worker& worker : m_workers) signal_group(worker, SIGKILL);
+    return base::Unexpected(std::move(*failed));
   }
   return {};
 }

@@ -134,5 +134,31 @@ TEST(SuperviseExec, EmptyArgvIsAnError) {
   EXPECT_TRUE(out.no_children_left);  // w0 was started and has been reaped
 }
 
+// Children exec while the next ones are forked (at most 32 waiting at once): with 70 workers the
+// results, the exec failure and the "started" lines still follow the specs' order.
+TEST(SuperviseExec, ManyWorkersStartInOrderAndAnExecFailureIsTheirOwn) {
+  test::TempDir dir;
+  std::vector<ProcessSpec> specs;
+  for (int i = 0; i < 70; ++i)
+    specs.push_back(i == 45 ? make_spec("w45", {"/nonexistent/prog"})
+                            : make_spec("w" + std::to_string(i), {"/bin/sh", "-c", "exit 0"}));
+  SupervisorProcess sup(dir, specs);
+  Outcome out = sup.wait();
+  ASSERT_TRUE(out.finished && out.ok) << out.error << out.log_text;
+  ASSERT_EQ(out.workers.size(), 70u);
+  for (int i = 0; i < 70; ++i) EXPECT_EQ(out.workers[i].exec_failed, i == 45) << i;
+  EXPECT_EQ(out.workers[45].exit_code, 127);
+  EXPECT_EQ(out.first_failure, 45);
+  std::size_t at = 0;
+  for (int i = 0; i < 70; ++i) {
+    const std::string line = i == 45 ? "error w45: cannot execute '/nonexistent/prog'"
+                                     : "info started w" + std::to_string(i) + " (pid ";
+    const std::size_t found = out.log_text.find(line, at);
+    ASSERT_NE(found, std::string::npos) << "w" << i << " out of order in:\n" << out.log_text;
+    at = found + line.size();
+  }
+  EXPECT_TRUE(out.no_children_left);
+}
+
 }  // namespace
 }  // namespace smrun::supervise::testing

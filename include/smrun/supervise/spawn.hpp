@@ -41,4 +41,16 @@ struct SpawnedProcess {
 base::Expected<SpawnedProcess> spawn_process(const ProcessSpec& spec,
                                              const SpawnOptions& options = {});
 
+// spawn_process in two halves, so that many children can exec at once (a gang of ranks starts
+// while the next ones are forked): begin_spawn returns right after fork; finish_spawn waits until
+// that child has exec'd or failed to. Every begun spawn must be finished (it holds the report
+// pipe, and its child must be reaped).
+struct PendingSpawn {
+  SpawnedProcess process;
+  UniqueFd report_read;  // closed on exec; carries a ChildReport when exec failed
+  std::string path;      // PATH the child searched, for the failure message
+};
+base::Expected<PendingSpawn> begin_spawn(const ProcessSpec& spec, const SpawnOptions& options = {});
+SpawnedProcess finish_spawn(const ProcessSpec& spec, PendingSpawn pending);
+
 }  // namespace smrun::supervise
