@@ -92,7 +92,7 @@ namespace smrun::settings::generated {
 // One SMRUN_* setting's value rule. type: int (min..max), switch (1/0, true/false, yes/no,
 // on/off, plus `extra` when set), choice (one of `choices`, '|'-separated), string, path, argv
 // (a JSON array of strings), argv_or_path (that, or one program path), host_addresses
-// (name=address,...).
+// (name=address,...), rank_set (0,8-15).
 struct SettingRule {
   std::string_view name;
   std::string_view type;

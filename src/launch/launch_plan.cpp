@@ -184,7 +184,13 @@ base::Expected<LaunchPlan> make_launch_plan(const LaunchTopology& topo, const Pl
       break;
     }
   }
-  for (auto& spec : plan.processes) spec.host = topo.current_host;
+  for (auto& spec : plan.processes) {
+    spec.host = topo.current_host;
+    if (spec.rank) spec.console = settings::rank_shown(training.settings, *spec.rank);
+  }
+  if (training.settings.log_ranks && launcher != Launcher::kNative && topo.world_size() > 1)
+    plan.notes.push_back(std::string("SMRUN_LOG_RANKS applies to the native launcher; ") +
+                         launcher_name(launcher) + "'s output is shown whole");
   return plan;
 }
 

@@ -134,6 +134,44 @@ class Reader {
     return out;
   }
 
+  // "0", "0,8-15": ranks and inclusive ranges, in any order.
+  base::Expected<std::optional<std::vector<std::pair<int, int>>>> rank_set(
+      std::string_view name) const {
+    const SettingRule& rule = rule_of(name);
+    auto value = raw(rule, false);
+    if (!value) return std::optional<std::vector<std::pair<int, int>>>();
+    const auto number = [](std::string_view text, int& out) {
+      text = trim(text);
+      const char* end = text.data() + text.size();
+      auto [ptr, ec] = std::from_chars(text.data(), end, out);
+      return !text.empty() && ec == std::errc() && ptr == end && out >= 0;
+    };
+    std::vector<std::pair<int, int>> ranges;
+    std::string_view text = *value;
+    while (true) {
+      const auto comma = text.find(',');
+      const std::string_view item = text.substr(0, comma);
+      const auto dash = item.find('-');
+      int first = 0;
+      int last = 0;
+      bool ok = false;
+      if (dash == std::string_view::npos) {
+        ok = number(item, first);
+        last = first;
+      } else {
+        ok = number(item.substr(0, dash), first) && number(item.substr(dash + 1), last) &&
+             first <= last;
+      }
+      if (!ok)
+        return base::Unexpected(
+            bad(rule, "ranks and ranges such as 0 or 0,8-15 (non-negative, first <= last)"));
+      ranges.emplace_back(first, last);
+      if (comma == std::string_view::npos) break;
+      text.remove_prefix(comma + 1);
+    }
+    return std::optional<std::vector<std::pair<int, int>>>(std::move(ranges));
+  }
+
   base::Expected<std::map<std::string, std::string>> host_addresses(std::string_view name) const {
     const SettingRule& rule = rule_of(name);
     std::map<std::string, std::string> out;
@@ -201,6 +239,8 @@ base::Expected<Settings> read_settings(const Lookup& lookup) {
   SMRUN_READ(prefix, r.on_off("SMRUN_LOG_PREFIX"));
   s.log_prefix = *prefix;
   if (auto v = r.text("SMRUN_RANK_LOG_DIR")) s.rank_log_dir = *v;
+  SMRUN_READ(log_ranks, r.rank_set("SMRUN_LOG_RANKS"));
+  s.log_ranks = std::move(*log_ranks);
 
   s.python = r.text("SMRUN_PYTHON").value_or("python3");
   SMRUN_READ(launcher, r.choice("SMRUN_LAUNCHER"));
@@ -269,6 +309,12 @@ std::vector<std::string> unknown_settings(
     if (!known) out.push_back(name);
   }
   return out;
+}
+
+bool rank_shown(const Settings& settings, int rank) {
+  if (!settings.log_ranks) return true;
+  return std::any_of(settings.log_ranks->begin(), settings.log_ranks->end(),
+                     [rank](const auto& r) { return rank >= r.first && rank <= r.second; });
 }
 
 std::vector<std::string_view> setting_names() {

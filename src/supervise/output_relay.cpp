@@ -54,9 +54,9 @@ OutputRelay::OutputRelay(bool prefix_lines, std::size_t tail_bytes)
     : m_prefix_lines(prefix_lines), m_tail_bytes(tail_bytes), m_buffer(kReadChunk) {}
 
 void OutputRelay::add_worker(const std::string& label, UniqueFd stdout_fd, UniqueFd stderr_fd,
-                             UniqueFd log_file, std::optional<RankHosts> rank_hosts) {
+                             UniqueFd log_file, std::optional<RankHosts> rank_hosts, bool console) {
   WorkerStreams& worker = m_workers.emplace_back(
-      WorkerStreams{label, {}, {}, std::move(log_file), StderrTail(m_tail_bytes)});
+      WorkerStreams{label, console, {}, {}, std::move(log_file), StderrTail(m_tail_bytes)});
   worker.out.fd = std::move(stdout_fd);
   worker.out.sink = &m_stdout;
   worker.err.fd = std::move(stderr_fd);
@@ -138,6 +138,7 @@ bool OutputRelay::read_once(WorkerStreams& worker, Stream& stream) {
 void OutputRelay::deliver(WorkerStreams& worker, Stream& stream, std::string_view data) {
   if (stream.is_stderr) worker.tail.append(data);
   write_log(worker, data);
+  if (!worker.console) return;  // hidden by SMRUN_LOG_RANKS
   if (!stream.lines) {
     stream.sink->push(std::string(data));
     return;
@@ -193,6 +194,19 @@ void OutputRelay::abandon() {
 
 std::string OutputRelay::stderr_tail(std::size_t index) const {
   return m_workers.at(index).tail.contents();
+}
+
+void OutputRelay::show_hidden_tail(std::size_t index) {
+  WorkerStreams& worker = m_workers.at(index);
+  if (worker.console) return;
+  log::warn("{} failed; its output is hidden by SMRUN_LOG_RANKS, so its last lines follow",
+            worker.label);
+  LinePrefixer prefixer(worker.label);
+  std::string lines;
+  prefixer.feed(worker.tail.contents(), lines);
+  prefixer.finish(lines);
+  m_stderr.push(std::move(lines));
+  m_stderr.flush();
 }
 
 void OutputRelay::log_line(std::string_view line) {

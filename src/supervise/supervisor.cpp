@@ -128,7 +128,10 @@ base::Status Supervision::start(const std::vector<ProcessSpec>& specs,
                     std::none_of(specs.begin(), specs.end(),
                                  [](const ProcessSpec& spec) { return !spec.service; });
   SpawnOptions spawn_options;
-  spawn_options.capture_stdout = m_options.prefix_output || m_options.log_dir.has_value();
+  // A hidden process's stdout is captured too, to be dropped (kept in its log file).
+  spawn_options.capture_stdout =
+      m_options.prefix_output || m_options.log_dir.has_value() ||
+      std::any_of(specs.begin(), specs.end(), [](const ProcessSpec& s) { return !s.console; });
   // Children exec while the next ones are forked (a gang of 256 ranks started one exec at a
   // time took twice as long); at most kSpawnsInFlight wait for their exec report at once, which
   // bounds the descriptors held. Workers are added in the specs' order.
@@ -142,7 +145,7 @@ base::Status Supervision::start(const std::vector<ProcessSpec>& specs,
     Worker& worker = m_workers.emplace_back();
     m_relay.add_worker(spec->label, std::move(spawned.stdout_read), std::move(spawned.stderr_read),
                        index < log_files.size() ? std::move(log_files[index]) : UniqueFd(),
-                       spec->rank_hosts);
+                       spec->rank_hosts, spec->console);
     worker.pid = spawned.pid;
     worker.service = spec->service;
     worker.exec_failure = std::move(spawned.exec_failure);
@@ -332,6 +335,9 @@ void Supervision::on_worker_exit(Worker& worker, int status) {
     m_first_failure = index;
     m_failure_after_signal = m_received_signal != 0;
     m_failure_after_stop = m_stop_reason.has_value();
+    // The root cause must be visible even when SMRUN_LOG_RANKS hides its rank.
+    m_relay.drain_worker(index);
+    m_relay.show_hidden_tail(index);
   }
   // Gang semantics: one failed worker fails the job, so the others are stopped.
   for (Worker& other : m_workers)

@@ -35,7 +35,7 @@ std::string pattern_name(const std::string& name) {
 // against it), and an integer's documented format is its rule's range.
 TEST(EnvSpec, EverySmrunVariableIsASettingWithARule) {
   const std::set<std::string> kinds = {"int",  "switch", "choice",       "string",
-                                       "path", "argv",   "argv_or_path", "host_addresses"};
+                                       "path", "argv",   "argv_or_path", "host_addresses", "rank_set"};
   const nlohmann::json spec = load_spec();
   int settings = 0;
   for (const auto& v : spec.at("variables")) {
@@ -59,7 +59,7 @@ TEST(EnvSpec, EverySmrunVariableIsASettingWithARule) {
       EXPECT_FALSE(rule.at("choices").empty()) << name;
     }
   }
-  EXPECT_EQ(settings, 31);
+  EXPECT_EQ(settings, 32);
 }
 
 TEST(EnvSpec, EveryVariableHasTheRequiredFields) {

@@ -60,6 +60,28 @@ TEST(LaunchPlan, OutputIsPrefixedForMoreThanOneRankUnlessTheSettingSaysOtherwise
   EXPECT_TRUE(prefixed->prefix_output);
 }
 
+TEST(LaunchPlan, LogRanksHideTheOtherRanksOfTheNativeGang) {
+  JobSpec spec;
+  spec.env = {
+      {"SMRUN_LAUNCHER", "native"}, {"SMRUN_NPROC_PER_NODE", "4"}, {"SMRUN_LOG_RANKS", "0,2"}};
+  auto plan = Job(spec).plan();
+  ASSERT_TRUE(plan.has_value()) << plan.error().message;
+  ASSERT_EQ(plan->processes.size(), 4u);
+  std::vector<bool> console;
+  for (const auto& p : plan->processes) console.push_back(p.console);
+  EXPECT_EQ(console, (std::vector<bool>{true, false, true, false}));
+
+  spec.env = {
+      {"SMRUN_LAUNCHER", "torchrun"}, {"SMRUN_NPROC_PER_NODE", "4"}, {"SMRUN_LOG_RANKS", "0"}};
+  auto torchrun = Job(spec).plan();
+  ASSERT_TRUE(torchrun.has_value()) << torchrun.error().message;
+  EXPECT_TRUE(torchrun->processes.at(0).console);
+  EXPECT_NE(std::find(torchrun->notes.begin(), torchrun->notes.end(),
+                      "SMRUN_LOG_RANKS applies to the native launcher; torchrun's output is shown "
+                      "whole"),
+            torchrun->notes.end());
+}
+
 // The single process gets what every launcher gives a Neuron job: the compile cache location.
 TEST(LaunchPlan, SingleProcessNeuronJobGetsTheCompileCache) {
   JobSpec spec;

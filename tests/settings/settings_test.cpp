@@ -154,7 +154,7 @@ TEST(Settings, EveryCheckedSettingRejectsGarbage) {
                                                 "SMRUN_CLUSTER_TOKEN", "SMRUN_RANK_LOG_DIR",
                                                 "SMRUN_MPI_RSH_AGENT", "SMRUN_TORCHRUN"};
   const auto names = setting_names();
-  EXPECT_EQ(names.size(), 31u);
+  EXPECT_EQ(names.size(), 32u);
   for (std::string_view name : names) {
     auto s = read_settings(Env{{std::string(name), "[not valid"}});
     if (free_text.count(name) != 0) {
@@ -166,6 +166,19 @@ TEST(Settings, EveryCheckedSettingRejectsGarbage) {
     EXPECT_EQ(s.error().message.rfind("environment variable " + std::string(name) + "=", 0), 0u)
         << s.error().message;
   }
+}
+
+TEST(Settings, LogRanksAreRanksAndRanges) {
+  const Settings s = read({{"SMRUN_LOG_RANKS", "0, 8-15,3"}});
+  ASSERT_TRUE(s.log_ranks.has_value());
+  EXPECT_EQ(*s.log_ranks, (std::vector<std::pair<int, int>>{{0, 0}, {8, 15}, {3, 3}}));
+  for (int rank : {0, 3, 8, 12, 15}) EXPECT_TRUE(rank_shown(s, rank)) << rank;
+  for (int rank : {1, 2, 4, 7, 16}) EXPECT_FALSE(rank_shown(s, rank)) << rank;
+  EXPECT_TRUE(rank_shown(Settings{}, 99));  // not set: every rank
+  for (const char* bad : {"", "a", "1-", "-1", "5-2", "1,,2", "1 2"})
+    EXPECT_EQ(error("SMRUN_LOG_RANKS", bad),
+              "environment variable SMRUN_LOG_RANKS='" + std::string(bad) +
+                  "': expected ranks and ranges such as 0 or 0,8-15 (non-negative, first <= last)");
 }
 
 TEST(Settings, UnknownSmrunNamesAreListed) {

@@ -391,5 +391,48 @@ TEST(SupervisePrefix, OutputNobodyReadsIsDroppedAfterTheDrainWait) {
       << out.log_text;
 }
 
+// SMRUN_LOG_RANKS: a hidden process's output reaches only its log file; the shown one's is
+// relayed as usual.
+TEST(SupervisePrefix, HiddenWorkersWriteOnlyToTheirLogFiles) {
+  test::TempDir dir;
+  std::vector<ProcessSpec> specs = {
+      make_spec("w:0", {"/bin/sh", "-c", "echo shown-out; echo shown-err >&2"}),
+      make_spec("w:1", {"/bin/sh", "-c", "echo hidden-out; echo hidden-err >&2"})};
+  specs[1].console = false;
+  SuperviseOptions options;
+  options.prefix_output = true;
+  options.log_dir = dir / "logs";
+  SupervisorProcess sup(dir, specs, options);
+  Outcome out = sup.wait();
+  ASSERT_TRUE(out.finished && out.ok) << out.error << out.log_text;
+  EXPECT_EQ(out.stdout_text, "[w:0] shown-out\n");
+  EXPECT_EQ(out.relayed_stderr, "[w:0] shown-err\n");
+  EXPECT_EQ(test::read_file(dir / "logs" / "w-1.log"), "hidden-out\nhidden-err\n");
+}
+
+// The root cause is never hidden: a hidden process that fails first has its last output shown,
+// prefixed like any relayed line, after a line saying why.
+TEST(SupervisePrefix, AHiddenWorkerThatFailsFirstHasItsTailShown) {
+  test::TempDir dir;
+  std::vector<ProcessSpec> specs = {
+      make_spec("w:0", {"/bin/sh", "-c", "exec sleep 30"}),
+      make_spec("w:1",
+                {"/bin/sh", "-c", "echo hidden-out; echo 'ValueError: bad lr' >&2; exit 3"})};
+  specs[1].console = false;
+  SuperviseOptions options;
+  options.prefix_output = true;
+  SupervisorProcess sup(dir, specs, options);
+  Outcome out = sup.wait();
+  ASSERT_TRUE(out.finished && out.ok) << out.error << out.log_text;
+  EXPECT_EQ(out.first_failure, 1);
+  EXPECT_EQ(out.workers[1].exit_code, 3);
+  EXPECT_EQ(out.stdout_text, "");
+  EXPECT_EQ(out.relayed_stderr, "[w:1] ValueError: bad lr\n");
+  EXPECT_NE(out.log_text.find("warning w:1 failed; its output is hidden by SMRUN_LOG_RANKS, so "
+                              "its last lines follow\n"),
+            std::string::npos)
+      << out.log_text;
+}
+
 }  // namespace
 }  // namespace smrun::supervise::testing

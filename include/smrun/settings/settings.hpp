@@ -37,6 +37,8 @@ struct Settings {
   int pack_level = 6;                                  // SMRUN_PACK_LEVEL
   std::optional<bool> log_prefix;                      // SMRUN_LOG_PREFIX
   std::optional<std::filesystem::path> rank_log_dir;   // SMRUN_RANK_LOG_DIR
+  // SMRUN_LOG_RANKS: inclusive [first, last] ranges of the ranks shown on the console.
+  std::optional<std::vector<std::pair<int, int>>> log_ranks;
 
   // Launch.
   std::string python = "python3";                             // SMRUN_PYTHON
@@ -83,6 +85,9 @@ base::Expected<Settings> read_settings(
 // ignored without a word), in name order.
 std::vector<std::string> unknown_settings(
     const std::map<std::string, std::string, std::less<>>& environment);
+
+// Whether `rank` is in SMRUN_LOG_RANKS's ranges (every rank when it is not set).
+bool rank_shown(const Settings& settings, int rank);
 
 // Every setting's name, in the table's order.
 std::vector<std::string_view> setting_names();

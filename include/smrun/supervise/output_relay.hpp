@@ -39,8 +39,9 @@ class OutputRelay {
   OutputRelay& operator=(const OutputRelay&) = delete;
 
   // Worker i is the i-th added. stdout_fd may be invalid (inherited stdout), log_file too.
+  // `console` false: its output goes only to its tail and log file (SMRUN_LOG_RANKS).
   void add_worker(const std::string& label, UniqueFd stdout_fd, UniqueFd stderr_fd,
-                  UniqueFd log_file, std::optional<RankHosts> rank_hosts = {});
+                  UniqueFd log_file, std::optional<RankHosts> rank_hosts = {}, bool console = true);
 
   // Appends the descriptors to poll (pipes with room in their sink, sinks with queued output)
   // and remembers where they are; handle() takes the same vector after poll().
@@ -60,6 +61,9 @@ class OutputRelay {
   void abandon();
 
   std::string stderr_tail(std::size_t index) const;
+  // For a hidden worker (console false): its stderr tail, each line with its "[label] " prefix,
+  // queued on stderr after a line that says why it is shown. No-op for a shown worker.
+  void show_hidden_tail(std::size_t index);
 
   // One of smrun's own log lines (ending in '\n'), queued on stderr behind the workers' output
   // and written without blocking like it. After abandon() it is written directly (blocking).
@@ -76,6 +80,7 @@ class OutputRelay {
   };
   struct WorkerStreams {
     std::string label;
+    bool console = true;
     Stream out;
     Stream err;
     UniqueFd log_file;

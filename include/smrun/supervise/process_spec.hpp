@@ -28,6 +28,10 @@ struct ProcessSpec {
   // with only services, when a hook says the job finished), and that stop is not a failure.
   // Ending on its own before that is a failure like any worker's.
   bool service = false;
+  // Its output reaches smrun's stdout/stderr (SMRUN_LOG_RANKS hides some ranks: their output
+  // still goes to their log file and stderr tail, and a hidden process that fails first has its
+  // last output shown).
+  bool console = true;
   // For mpirun run with --tag-output: where each rank lives, so prefixed output lines read
   // "[algo-2:3] ..." like the other launchers' instead of "[algo-1:mpirun] [1,3]<stdout>:...".
   std::optional<RankHosts> rank_hosts;
