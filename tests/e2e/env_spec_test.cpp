@@ -34,8 +34,8 @@ std::string pattern_name(const std::string& name) {
 // Every SMRUN_* variable smrun reads is a setting with a value rule (src/settings checks values
 // against it), and an integer's documented format is its rule's range.
 TEST(EnvSpec, EverySmrunVariableIsASettingWithARule) {
-  const std::set<std::string> kinds = {"int",  "switch", "choice",       "string",
-                                       "path", "argv",   "argv_or_path", "host_addresses", "rank_set"};
+  const std::set<std::string> kinds = {"int",  "switch",       "choice",         "string",  "path",
+                                       "argv", "argv_or_path", "host_addresses", "rank_set"};
   const nlohmann::json spec = load_spec();
   int settings = 0;
   for (const auto& v : spec.at("variables")) {
