@@ -31,20 +31,19 @@ struct SpawnedProcess {
   std::optional<ExecFailure> exec_failure;  // set when the child exited before exec
 };
 
-// fork + execve of one worker. The child gets its own process group, default signal state,
-// PR_SET_PDEATHSIG(SIGKILL), smrun's stdin and stdout unchanged (stdout into a pipe with
-// options.capture_stdout), stderr into a pipe, no other
+// clone(CLONE_VM | CLONE_VFORK) + execve of one worker (as posix_spawn, plus PDEATHSIG). The child
+// gets its own process group, default signal state, PR_SET_PDEATHSIG(SIGKILL), smrun's stdin and
+// stdout unchanged (stdout into a pipe with options.capture_stdout), stderr into a pipe, no other
 // inherited descriptor, spec.cwd, and exactly spec.argv / spec.env. Returns once the child has
 // exec'd or failed to; on an exec failure the child still exists and must be reaped like any other
-// (it exits with the code in exec_failure). Fails only before fork (empty argv, no pipes, fork
-// failed), so a returned error never leaves a child behind.
+// (it exits with the code in exec_failure). Fails only before the child exists (empty argv, no
+// pipes, clone failed), so a returned error never leaves a child behind.
 base::Expected<SpawnedProcess> spawn_process(const ProcessSpec& spec,
                                              const SpawnOptions& options = {});
 
-// spawn_process in two halves, so that many children can exec at once (a gang of ranks starts
-// while the next ones are forked): begin_spawn returns right after fork; finish_spawn waits until
-// that child has exec'd or failed to. Every begun spawn must be finished (it holds the report
-// pipe, and its child must be reaped).
+// spawn_process in two halves: begin_spawn returns once the child has exec'd or exited (the
+// calling thread is suspended until then); finish_spawn reads whether exec failed. Every begun
+// spawn must be finished (it holds the report pipe, and its child must be reaped).
 struct PendingSpawn {
   SpawnedProcess process;
   UniqueFd report_read;  // closed on exec; carries a ChildReport when exec failed
