@@ -184,7 +184,7 @@ std::string failure_message(const ProcessSpec& spec, const ChildReport& report,
 }
 
 // What the child reported before exec, or nothing when the pipe closed on a successful exec.
-// Once fork() succeeded this cannot fail: a read error (not seen in practice) counts as "no
+// Once the child exists this cannot fail: a read error (not seen in practice) counts as "no
 // report", so the caller always learns the pid and reaps the child.
 std::optional<ChildReport> read_report(int fd) {
   ChildReport report{};
