@@ -144,7 +144,7 @@ constexpr std::size_t kChildStackSize = 256 * 1024;
 // after unblocking them takes its default action in the child alone (its handler table is its
 // own: no CLONE_SIGHAND).
 pid_t start_child(const ChildPlan& plan) {
-  const auto stack = std::make_unique<char[]>(kChildStackSize);
+  const auto stack = std::make_unique_for_overwrite<char[]>(kChildStackSize);
   // Stacks grow down on every architecture smrun builds for; 16-byte aligned top.
   auto top = reinterpret_cast<std::uintptr_t>(stack.get() + kChildStackSize);
   top &= ~std::uintptr_t{15};
