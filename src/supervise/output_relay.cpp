@@ -139,12 +139,13 @@ void OutputRelay::deliver(WorkerStreams& worker, Stream& stream, std::string_vie
   if (stream.is_stderr) worker.tail.append(data);
   write_log(worker, data);
   if (!worker.console) return;  // hidden by SMRUN_LOG_RANKS
+  std::string lines = stream.sink->buffer();
   if (!stream.lines) {
-    stream.sink->push(std::string(data));
+    lines.assign(data);
+    stream.sink->push(std::move(lines));
     return;
   }
   // Every whole line of this read, prefixed, as one queued item: the sink writes whole lines.
-  std::string lines;
   lines.reserve(data.size() + data.size() / 16);
   stream.lines->feed(data, lines);
   stream.sink->push(std::move(lines));

@@ -20,8 +20,21 @@ constexpr std::size_t kFileWrite = 1 << 20;  // bytes per write to a regular fil
 
 }  // namespace
 
+std::string OutputSink::buffer() {
+  if (m_spare.empty()) return {};
+  std::string spare = std::move(m_spare.back());
+  m_spare.pop_back();
+  return spare;
+}
+
+void OutputSink::recycle(std::string&& spent) {
+  if (m_spare.size() >= kMaxSpare || spent.capacity() > kMaxSpareCapacity) return;
+  spent.clear();
+  m_spare.push_back(std::move(spent));
+}
+
 void OutputSink::push(std::string data) {
-  if (data.empty()) return;
+  if (data.empty()) return recycle(std::move(data));
   if (m_discard) {
     m_dropped += data.size();
     return;
@@ -92,6 +105,7 @@ void OutputSink::consume(std::size_t written) {
       return;
     }
     written -= left;
+    recycle(std::move(m_queue.front()));
     m_queue.pop_front();
     m_front_offset = 0;
   }

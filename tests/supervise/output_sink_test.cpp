@@ -79,6 +79,35 @@ TEST(OutputSink, FullPipeQueuesInsteadOfBlockingThenDeliversInOrder) {
   EXPECT_EQ(sink.dropped_bytes(), 0u);
 }
 
+TEST(OutputSink, WrittenStringsComeBackAsEmptyBuffersWithTheirCapacity) {
+  Pipe pipe;
+  OutputSink sink(pipe.write_end.get());
+  EXPECT_EQ(sink.buffer().capacity(), std::string().capacity());  // nothing written yet
+  std::string data = sink.buffer();
+  data.assign(3000, 'a');
+  data += '\n';
+  const char* storage = data.data();
+  const std::size_t capacity = data.capacity();
+  sink.push(std::move(data));
+  sink.flush();
+  EXPECT_FALSE(sink.pending());
+  EXPECT_EQ(read_some(pipe.read_end.get(), 65536), std::string(3000, 'a') + "\n");
+  std::string again = sink.buffer();
+  EXPECT_TRUE(again.empty());
+  EXPECT_EQ(again.capacity(), capacity);
+  EXPECT_EQ(again.data(), storage);  // the same allocation, not a copy
+  // A huge string is freed, not kept.
+  UniqueFd null(::open("/dev/null", O_WRONLY | O_CLOEXEC));
+  ASSERT_TRUE(null.valid());
+  OutputSink big(null.get());
+  std::string huge(2 << 20, 'h');
+  huge.back() = '\n';
+  big.push(std::move(huge));
+  big.flush();
+  EXPECT_FALSE(big.pending());
+  EXPECT_EQ(big.buffer().capacity(), std::string().capacity());
+}
+
 TEST(OutputSink, FullReportsBackpressure) {
   Pipe pipe;
   fill(pipe.write_end.get());
