@@ -30,6 +30,31 @@ struct Block {
 struct CompressorDeleter {
   void operator()(libdeflate_compressor* c) const { libdeflate_free_compressor(c); }
 };
+using Compressor = std::unique_ptr<libdeflate_compressor, CompressorDeleter>;
+
+// Incompressible blocks (encrypted or already compressed files, random-looking tensors) are
+// stored instead of searched: libdeflate at level 6 spends as long failing to find matches in
+// random bytes as it spends compressing text, and then emits stored blocks anyway. A block is
+// judged by kProbes samples spread over it, each compressed at level 1; only if every sample
+// saves less than 1/kProbeSaving of its size is the block stored (deflate level 0, a copy). A
+// block with any compressible region is compressed as usual, so the ratio lost is at most about
+// that fraction of an incompressible block; the probes cost about 3% of a compressible one.
+constexpr std::size_t kProbes = 4;
+constexpr std::size_t kProbeSize = 16 * 1024;
+constexpr std::size_t kProbeSaving = 64;  // saving 1/64 of a sample or more: compress
+
+bool incompressible(libdeflate_compressor* probe, const std::uint8_t* data, std::size_t size,
+                    std::uint8_t* scratch, std::size_t scratch_size) {
+  if (size < kProbes * kProbeSize * 4) return false;  // small blocks: just compress them
+  for (std::size_t i = 0; i < kProbes; ++i) {
+    const std::uint8_t* sample = data + (size - kProbeSize) * i / (kProbes - 1);
+    const std::size_t packed =
+        libdeflate_deflate_compress(probe, sample, kProbeSize, scratch, scratch_size);
+    // 0: did not fit in scratch, i.e. bigger than the input: incompressible.
+    if (packed != 0 && packed < kProbeSize - kProbeSize / kProbeSaving) return false;
+  }
+  return true;
+}
 
 }  // namespace
 
@@ -44,10 +69,13 @@ class ParallelGzipWriter::Impl {
     const std::size_t memory_cap = (std::size_t{512} << 20) / (2 * m_options.block_size);
     m_max_in_flight = std::max(threads + 2, std::min(2 * threads, memory_cap));
     // The bound depends only on the compressor's level; compute it with a throwaway one.
-    std::unique_ptr<libdeflate_compressor, CompressorDeleter> probe(
-        libdeflate_alloc_compressor(std::clamp(m_options.level, 0, 12)));
-    m_out_capacity = probe ? libdeflate_gzip_compress_bound(probe.get(), m_options.block_size)
-                           : m_options.block_size + m_options.block_size / 8 + 1024;
+    Compressor bound(libdeflate_alloc_compressor(std::clamp(m_options.level, 0, 12)));
+    Compressor bound_stored(libdeflate_alloc_compressor(0));  // what a stored block needs
+    m_out_capacity =
+        bound && bound_stored
+            ? std::max(libdeflate_gzip_compress_bound(bound.get(), m_options.block_size),
+                       libdeflate_gzip_compress_bound(bound_stored.get(), m_options.block_size))
+            : m_options.block_size + m_options.block_size / 8 + 1024;
     m_workers.reserve(m_options.threads);
     for (unsigned i = 0; i < m_options.threads; ++i) m_workers.emplace_back([this] { work(); });
   }
@@ -89,6 +117,10 @@ class ParallelGzipWriter::Impl {
     return m_status;
   }
 
+  std::uint64_t blocks_stored() {
+    std::lock_guard lock(m_mutex);
+    return m_blocks_stored;
+  }
   std::uint64_t bytes_in() const { return m_bytes_in; }
   std::uint64_t bytes_out() const { return m_bytes_out; }
 
@@ -146,8 +178,13 @@ class ParallelGzipWriter::Impl {
 
   void work() {
     // libdeflate compressors are not thread-safe: one per worker, reused for every block.
-    std::unique_ptr<libdeflate_compressor, CompressorDeleter> compressor(
-        libdeflate_alloc_compressor(m_options.level));
+    Compressor compressor(libdeflate_alloc_compressor(m_options.level));
+    Compressor probe, store;
+    if (m_options.level > 0) {
+      probe.reset(libdeflate_alloc_compressor(1));
+      store.reset(libdeflate_alloc_compressor(0));
+    }
+    std::vector<std::uint8_t> scratch(kProbeSize);
     for (;;) {
       Block* b = nullptr;
       {
@@ -158,11 +195,15 @@ class ParallelGzipWriter::Impl {
         m_todo.pop_front();
       }
       std::size_t n = 0;
-      if (compressor)
-        n = libdeflate_gzip_compress(compressor.get(), b->in.get(), b->in_size, b->out.get(),
-                                     m_out_capacity);
+      const bool stored =
+          probe && store &&
+          incompressible(probe.get(), b->in.get(), b->in_size, scratch.data(), scratch.size());
+      libdeflate_compressor* use = stored ? store.get() : compressor.get();
+      if (use != nullptr)
+        n = libdeflate_gzip_compress(use, b->in.get(), b->in_size, b->out.get(), m_out_capacity);
       {
         std::lock_guard lock(m_mutex);
+        if (stored && n != 0) ++m_blocks_stored;
         b->out_size = n;
         b->failed = (n == 0);
         b->done = true;
@@ -190,6 +231,7 @@ class ParallelGzipWriter::Impl {
   std::condition_variable m_work_cv;
   std::condition_variable m_done_cv;
   std::deque<Block*> m_todo;
+  std::uint64_t m_blocks_stored = 0;
   bool m_stopping = false;
   std::vector<std::thread> m_workers;
 };
@@ -208,6 +250,9 @@ std::uint64_t ParallelGzipWriter::bytes_in() const {
 }
 std::uint64_t ParallelGzipWriter::bytes_out() const {
   return m_impl->bytes_out();
+}
+std::uint64_t ParallelGzipWriter::blocks_stored() const {
+  return m_impl->blocks_stored();
 }
 
 }  // namespace smrun::pack

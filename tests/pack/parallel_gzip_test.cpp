@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
 #include "pack/pack_fixture.hpp"
 
 namespace smrun::pack {
@@ -56,6 +58,62 @@ TEST(ParallelGzip, BlocksBecomeOrderedMembersWhateverTheWriteSizes) {
     EXPECT_EQ(gz.bytes_in(), input.size());
     EXPECT_EQ(gz.bytes_out(), out.data.size());
   }
+}
+
+// xorshift bytes: no repeats for deflate to find.
+std::string random_bytes(std::size_t n, std::uint64_t seed) {
+  std::string s(n, '\0');
+  for (auto& c : s) {
+    seed ^= seed << 13;
+    seed ^= seed >> 7;
+    seed ^= seed << 17;
+    c = static_cast<char>(seed >> 24);
+  }
+  return s;
+}
+
+TEST(ParallelGzip, IncompressibleBlocksAreStoredAndCompressibleOnesAreNot) {
+  constexpr std::size_t kBlock = 1 << 20;
+  // Blocks: random, text, random with a text stretch at its end, random.
+  std::string input = random_bytes(kBlock, 1) + pattern(kBlock);
+  std::string mixed = random_bytes(kBlock, 2);
+  const std::string stretch = pattern(64 * 1024);
+  mixed.replace(kBlock - stretch.size(), stretch.size(), stretch);
+  input += mixed + random_bytes(kBlock, 3);
+  Collected out;
+  std::vector<std::size_t> member_sizes;
+  ParallelGzipWriter gz({.level = 6, .threads = 2, .block_size = kBlock},
+                        [&](std::span<const std::uint8_t> b) {
+                          member_sizes.push_back(b.size());
+                          return collect_into(out)(b);
+                        });
+  ASSERT_TRUE(gz.write(bytes(input, 0, input.size())));
+  ASSERT_TRUE(gz.finish());
+  std::string round_trip;
+  EXPECT_EQ(testing::count_gzip_members(out.data, &round_trip), 4u);
+  EXPECT_TRUE(round_trip == input);
+  EXPECT_EQ(gz.blocks_stored(), 2u);  // the two wholly random blocks
+  ASSERT_EQ(member_sizes.size(), 4u);
+  // Stored: the block plus 5 bytes per stored deflate block (at most 64 KiB each) and the gzip
+  // header and trailer.
+  const std::size_t stored = kBlock + 5 * (kBlock / 65535 + 1) + 18;
+  EXPECT_EQ(member_sizes[0], stored);
+  EXPECT_EQ(member_sizes[3], stored);
+  EXPECT_LT(member_sizes[1], kBlock / 2);  // 8 letters: about 3 bits a byte
+  // The random part costs its size; the stretch of text is still found and shrinks.
+  EXPECT_LT(member_sizes[2], kBlock - stretch.size() / 2);
+}
+
+TEST(ParallelGzip, LevelZeroStoresWithoutProbing) {
+  const std::string input = random_bytes(1 << 20, 4);
+  Collected out;
+  ParallelGzipWriter gz({.level = 0, .threads = 1, .block_size = 1 << 20}, collect_into(out));
+  ASSERT_TRUE(gz.write(bytes(input, 0, input.size())));
+  ASSERT_TRUE(gz.finish());
+  std::string round_trip;
+  EXPECT_EQ(testing::count_gzip_members(out.data, &round_trip), 1u);
+  EXPECT_TRUE(round_trip == input);
+  EXPECT_EQ(gz.blocks_stored(), 0u);  // level 0 stores anyway; the shortcut is not counted
 }
 
 TEST(ParallelGzip, EmptyStreamIsOneValidEmptyMember) {

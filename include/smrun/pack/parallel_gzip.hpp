@@ -6,7 +6,8 @@
 // Python read as one stream. Independent members cost a little ratio (no shared 32 KiB window
 // across blocks) but need no coordination between workers; with MiB-sized blocks the loss is
 // well under 1%. Memory is bounded: at most `2 * threads` blocks are in flight (fewer on very
-// wide machines, see the cap in the .cpp), each costing about twice the block size.
+// wide machines, see the cap in the .cpp), each costing about twice the block size. A block
+// that samples show to be incompressible is stored without a match search (see the .cpp).
 
 #include <cstddef>
 #include <cstdint>
@@ -43,6 +44,8 @@ class ParallelGzipWriter {
 
   std::uint64_t bytes_in() const;
   std::uint64_t bytes_out() const;
+  // Blocks found incompressible by sampling and stored (deflate level 0) without a search.
+  std::uint64_t blocks_stored() const;
 
  private:
   class Impl;
