@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -160,6 +161,13 @@ int train(env::EnvSnapshot process_env,
   return code;
 }
 
+double own_cpu_seconds() {
+  rusage usage{};
+  if (::getrusage(RUSAGE_SELF, &usage) != 0) return 0;
+  auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
 }  // namespace
 
 int run_train_command(const std::vector<std::string>& args, env::EnvSnapshot process_env) {
@@ -175,14 +183,21 @@ int run_train_command(const std::vector<std::string>& args, env::EnvSnapshot pro
   const auto started = std::chrono::steady_clock::now();
   std::optional<std::chrono::steady_clock::duration> program_time;
   const int code = train(std::move(process_env), program_time);
-  // The last line, on every path: the verdict and how long the program itself ran.
+  // The last line, on every path: the verdict, how long the program itself ran, and the CPU
+  // time smrun itself used (all its threads, not the program's processes): what supervising
+  // cost.
   const double total = seconds_since(started);
+  const double own_cpu = own_cpu_seconds();
   if (program_time)
-    log::info("smrun finished with exit code {} after {:.3f} s; the program ran {:.3f} s", code,
-              total, std::chrono::duration<double>(*program_time).count());
+    log::info(
+        "smrun finished with exit code {} after {:.3f} s; the program ran {:.3f} s; smrun used "
+        "{:.3f} s of CPU",
+        code, total, std::chrono::duration<double>(*program_time).count(), own_cpu);
   else
-    log::info("smrun finished with exit code {} after {:.3f} s; the program did not start", code,
-              total);
+    log::info(
+        "smrun finished with exit code {} after {:.3f} s; the program did not start; smrun used "
+        "{:.3f} s of CPU",
+        code, total, own_cpu);
   return code;
 }
 

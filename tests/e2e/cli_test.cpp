@@ -53,7 +53,7 @@ TEST(Cli, BannerFirstAndRunTimeLast) {
   last = last.substr(last.rfind('\n') + 1);
   EXPECT_TRUE(std::regex_search(
       last, std::regex(R"(smrun INFO     smrun finished with exit code 5 after \d+\.\d{3} s; )"
-                       R"(the program ran \d+\.\d{3} s$)")))
+                       R"(the program ran \d+\.\d{3} s; smrun used \d+\.\d{3} s of CPU$)")))
       << last;
 
   // Stopped before the program: the last line says so.
@@ -61,7 +61,9 @@ TEST(Cli, BannerFirstAndRunTimeLast) {
   write_file(job.config_dir() / "hyperparameters.json", "{");
   ProcessResult bad = job.run_train();
   ASSERT_EQ(bad.exit_code, 65);
-  EXPECT_NE(bad.err.find("the program did not start\n"), std::string::npos) << bad.err;
+  EXPECT_TRUE(std::regex_search(
+      bad.err, std::regex(R"(the program did not start; smrun used \d+\.\d{3} s of CPU\n)")))
+      << bad.err;
 }
 
 TEST(Cli, UnknownCommandIsUsageError) {
