@@ -101,6 +101,9 @@ cluster::FailureRecord make_record(const RunContext& rc, const supervise::Worker
     }
   }
   record.message = report::scrub_secrets(record.message, rc.ctx.secret_values);
+  // A process that ran and failed may succeed when started again; one that could not start
+  // at all (missing program, bad interpreter) will not.
+  record.restartable = !w.exec_failed;
   return record;
 }
 
@@ -200,6 +203,115 @@ void log_invocation(const launch::ProcessPlan& process, const JobContext& ctx) {
     log::debug("env {}={}", k, base::is_secret_name(k) ? base::kRedacted : v);
 }
 
+// One attempt of the job: plan, supervise, verdict. `restart` is not 0 when the gang starts
+// again (the caller loops); otherwise exit_code is the job's, outcome files written.
+struct AttemptOutcome {
+  int exit_code = 0;
+  int restart = 0;
+  std::string root_cause;  // describe() of the failure that caused the restart
+};
+
+AttemptOutcome run_attempt(JobContext& ctx, const launch::ProcessPlan& process,
+                           const launch::LaunchTopology& topology,
+                           supervise::SuperviseOptions options, const launch::PlanInputs& inputs,
+                           cluster::ControlChannel* channel, const cluster::ClusterConfig& ccfg,
+                           int restarts_left, const std::vector<std::string>& earlier_attempts) {
+  auto done = [](int code) { return AttemptOutcome{code, 0, {}}; };
+  auto plan = launch::make_launch_plan(topology, inputs);
+  if (!plan) return done(fail_job(plan.error(), &ctx.paths, ctx.hostname, ctx.secret_values));
+  for (const auto& note : plan->notes) log::info("{}", note);
+  for (const auto& spec : plan->processes) {
+    std::error_code ec;
+    if (spec.error_file.empty()) continue;
+    fs::create_directories(spec.error_file.parent_path(), ec);
+    fs::remove(spec.error_file, ec);  // an earlier attempt's must not explain this one
+  }
+
+  RunContext rc{ctx, *plan, process, {}};
+  std::optional<ChannelHooks> hooks;
+  if (channel)
+    hooks.emplace(*channel, ctx.hostname,
+                  [&rc](const supervise::WorkerResult& w) { return describe_worker(rc, w); });
+  options.hooks = hooks ? &*hooks : nullptr;
+  options.prefix_output = plan->prefix_output;
+  if (plan->rank_log_dir) options.log_dir = *plan->rank_log_dir;
+
+  const bool mpi = topology.choice.launcher == launch::Launcher::kMpi;
+  if (mpi && channel && topology.is_master) {
+    if (auto waited = wait_for_ssh_daemons(ctx, topology, ccfg, *channel); !waited) {
+      cluster::FailureRecord record{ctx.hostname,           std::nullopt,
+                                    base::kExitCluster,     0,
+                                    waited.error().message, cluster::unix_ms_now()};
+      channel->report_failure(record);
+      auto finished = channel->finish(cluster::LocalVerdict{base::kExitCluster, record});
+      (void)finished;  // the verdict is this failure; fail_job reports it
+      return done(fail_job(waited.error(), &ctx.paths, ctx.hostname, ctx.secret_values));
+    }
+  }
+
+  if (inputs.restart_count == 0) log_invocation(process, ctx);
+  const auto started = std::chrono::steady_clock::now();
+  auto result = supervise::run_supervised(plan->processes, options);
+  // Over all attempts.
+  ctx.program_time = ctx.program_time.value_or(std::chrono::steady_clock::duration::zero()) +
+                     (std::chrono::steady_clock::now() - started);
+  if (!result) return done(fail_job(result.error(), &ctx.paths, ctx.hostname, ctx.secret_values));
+
+  cluster::LocalVerdict local = local_verdict(rc, *result);
+  // MPI worker hosts have nothing of their own to finish: mpirun's success ends their part.
+  if (mpi && channel && topology.is_master && local.exit_code == 0) channel->release_workers();
+  cluster::JobVerdict verdict;
+  if (channel) {
+    auto finished = channel->finish(local, restarts_left);
+    if (!finished)
+      return done(fail_job(finished.error(), &ctx.paths, ctx.hostname, ctx.secret_values));
+    verdict = *finished;
+  } else {
+    verdict.exit_code = local.exit_code;
+    verdict.failure = local.failure;
+    // One host decides alone: a process failed on its own, no stop signal, restarts left.
+    if (local.failure && local.failure->restartable && result->received_signal == 0 &&
+        restarts_left > 0) {
+      verdict.restart = inputs.restart_count + 1;
+      log::warn("attempt {} failed: {}; starting every process again (restart {}, {} left)",
+                verdict.restart, cluster::describe(*local.failure), verdict.restart,
+                restarts_left - 1);
+    }
+  }
+  if (verdict.restart != 0)
+    return AttemptOutcome{verdict.exit_code, verdict.restart,
+                          verdict.failure ? cluster::describe(*verdict.failure) : "a failure"};
+
+  if (verdict.exit_code == 0) {
+    // The program succeeded: a stop signal now must not cost the model, so packing still runs
+    // (it is atomic and quick) and the job reports its real outcome.
+    if (int sig = supervise::take_pending_stop_signal(); sig != 0)
+      log::warn("received {} after the user program succeeded; finishing the model archive",
+                supervise::signal_name(sig));
+    return done(pack_and_succeed(ctx));
+  }
+  cluster::FailureRecord root = verdict.failure.value_or(cluster::FailureRecord{
+      ctx.hostname, std::nullopt, verdict.exit_code, 0, "the job failed", cluster::unix_ms_now()});
+  // The root cause is one of this host's processes (its own record came back as the verdict's),
+  // or something elsewhere in the cluster (another host, a stopped host, the cluster itself).
+  const bool here = local.failure && result->first_failure && same_record(root, *local.failure);
+  std::string text = here ? local_failure_text(rc, *result, root, options)
+                          : remote_failure_text(root, process.entry_point, options);
+  if (!earlier_attempts.empty()) {
+    if (!text.empty() && text.back() != '\n') text += '\n';
+    text += fmt::format(
+        "\nThe gang was restarted {} time(s) (SMRUN_MAX_RESTARTS); earlier attempts failed "
+        "with:\n",
+        earlier_attempts.size());
+    for (std::size_t i = 0; i < earlier_attempts.size(); ++i)
+      text += fmt::format("  attempt {}: {}\n", i + 1, earlier_attempts[i]);
+  }
+  return done(finish_job(report::program_failed(std::move(text), verdict.exit_code,
+                                                here ? report::OutcomeKind::kWorkerFailed
+                                                     : report::OutcomeKind::kClusterFailed),
+                         ctx));
+}
+
 }  // namespace
 
 int run_launch_plan(JobContext& ctx, const launch::ProcessPlan& process,
@@ -241,75 +353,27 @@ int run_launch_plan(JobContext& ctx, const launch::ProcessPlan& process,
           &ctx.paths, ctx.hostname, ctx.secret_values);
     inputs.master_addr_ip = addr->text;
   }
-  auto plan = launch::make_launch_plan(topology, inputs);
-  if (!plan) return fail_job(plan.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
-  for (const auto& note : plan->notes) log::info("{}", note);
-  for (const auto& spec : plan->processes) {
-    std::error_code ec;
-    if (!spec.error_file.empty()) fs::create_directories(spec.error_file.parent_path(), ec);
-  }
-
-  RunContext rc{ctx, *plan, process, {}};
-  std::optional<ChannelHooks> hooks;
-  if (channel)
-    hooks.emplace(*channel, ctx.hostname,
-                  [&rc](const supervise::WorkerResult& w) { return describe_worker(rc, w); });
-  options.hooks = hooks ? &*hooks : nullptr;
-  options.prefix_output = plan->prefix_output;
-  if (plan->rank_log_dir) options.log_dir = *plan->rank_log_dir;
-
+  auto restarts = launch::max_restarts(ctx.training);
+  if (!restarts) return fail_job(restarts.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
   const bool mpi = topology.choice.launcher == launch::Launcher::kMpi;
-  if (mpi && channel && topology.is_master) {
-    if (auto waited = wait_for_ssh_daemons(ctx, topology, ccfg, *channel); !waited) {
-      cluster::FailureRecord record{ctx.hostname,           std::nullopt,
-                                    base::kExitCluster,     0,
-                                    waited.error().message, cluster::unix_ms_now()};
-      channel->report_failure(record);
-      auto finished = channel->finish(cluster::LocalVerdict{base::kExitCluster, record});
-      (void)finished;  // the verdict is this failure; fail_job reports it
-      return fail_job(waited.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
-    }
+  if (mpi && *restarts > 0) {
+    log::warn("gang restarts ({}) are not available with the mpi launcher; not restarting",
+              *restarts);
+    *restarts = 0;
   }
+  inputs.max_restarts = *restarts;
 
-  log_invocation(process, ctx);
-  const auto started = std::chrono::steady_clock::now();
-  auto result = supervise::run_supervised(plan->processes, options);
-  ctx.program_time = std::chrono::steady_clock::now() - started;
-  if (!result) return fail_job(result.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
-
-  cluster::LocalVerdict local = local_verdict(rc, *result);
-  // MPI worker hosts have nothing of their own to finish: mpirun's success ends their part.
-  if (mpi && channel && topology.is_master && local.exit_code == 0) channel->release_workers();
-  cluster::JobVerdict verdict;
-  if (channel) {
-    auto finished = channel->finish(local);
-    if (!finished) return fail_job(finished.error(), &ctx.paths, ctx.hostname, ctx.secret_values);
-    verdict = *finished;
-  } else {
-    verdict.exit_code = local.exit_code;
-    verdict.failure = local.failure;
+  // One attempt per iteration: a restartable failure with restarts left (decided here on one
+  // host, by the master on several) starts every process again.
+  std::vector<std::string> earlier_attempts;  // the root cause of each attempt restarted
+  for (int attempt = 0;; ++attempt) {
+    inputs.restart_count = attempt;
+    const int restarts_left = *restarts - attempt;
+    auto outcome = run_attempt(ctx, process, topology, options, inputs, channel.get(), ccfg,
+                               restarts_left, earlier_attempts);
+    if (outcome.restart == 0) return outcome.exit_code;
+    earlier_attempts.push_back(outcome.root_cause);
   }
-
-  if (verdict.exit_code == 0) {
-    // The program succeeded: a stop signal now must not cost the model, so packing still runs
-    // (it is atomic and quick) and the job reports its real outcome.
-    if (int sig = supervise::take_pending_stop_signal(); sig != 0)
-      log::warn("received {} after the user program succeeded; finishing the model archive",
-                supervise::signal_name(sig));
-    return pack_and_succeed(ctx);
-  }
-  cluster::FailureRecord root = verdict.failure.value_or(cluster::FailureRecord{
-      ctx.hostname, std::nullopt, verdict.exit_code, 0, "the job failed", cluster::unix_ms_now()});
-  // The root cause is one of this host's processes (its own record came back as the verdict's),
-  // or something elsewhere in the cluster (another host, a stopped host, the cluster itself).
-  const bool here = local.failure && result->first_failure && same_record(root, *local.failure);
-  return finish_job(
-      report::program_failed(
-          here ? local_failure_text(rc, *result, root, options)
-               : remote_failure_text(root, process.entry_point, options),
-          verdict.exit_code,
-          here ? report::OutcomeKind::kWorkerFailed : report::OutcomeKind::kClusterFailed),
-      ctx);
 }
 
 }  // namespace smrun::cli

@@ -350,7 +350,7 @@ void MasterChannel::release_workers() {
   broadcast({{"type", "release"}});
 }
 
-base::Expected<JobVerdict> MasterChannel::finish(const LocalVerdict& local) {
+base::Expected<JobVerdict> MasterChannel::finish(const LocalVerdict& local, int restarts_left) {
   if (m_phase == Phase::kClosed)
     return base::fail(base::ErrorKind::kInternal, "cluster: finish() called twice");
   m_phase = Phase::kFinishing;
@@ -371,6 +371,21 @@ base::Expected<JobVerdict> MasterChannel::finish(const LocalVerdict& local) {
                    ignored);
   }
   JobVerdict verdict = compute_verdict(m_config.hosts, m_done, m_first_failure);
+  const bool everyone_here = std::all_of(m_peers.begin(), m_peers.end(), [](const auto& entry) {
+    return entry.second.conn != nullptr;
+  });
+  if (!verdict.succeeded() && restarts_left > 0 && verdict.failure &&
+      verdict.failure->restartable && everyone_here) {
+    // The same hosts run again: the round's state starts over, the connections stay.
+    verdict.restart = ++m_restarts;
+    broadcast({{"type", "verdict"}, {"verdict", to_json(verdict)}});
+    log::warn("cluster: attempt {} failed: {}; restarting every host (restart {}, {} left)",
+              m_restarts, describe(*verdict.failure), m_restarts, restarts_left - 1);
+    m_done.clear();
+    m_first_failure.reset();
+    m_phase = Phase::kRunning;
+    return verdict;
+  }
   broadcast({{"type", "verdict"}, {"verdict", to_json(verdict)}});
   m_phase = Phase::kClosed;
   linger_and_close(Clock::now() + kLinger);

@@ -26,7 +26,8 @@ class MasterChannel final : public ControlChannel {
   void report_failure(const FailureRecord& failure) override;
   void release_workers() override;
   std::optional<FailureRecord> abort_reason() const override { return m_first_failure; }
-  base::Expected<JobVerdict> finish(const LocalVerdict& local) override;
+  using ControlChannel::finish;
+  base::Expected<JobVerdict> finish(const LocalVerdict& local, int restarts_left) override;
 
  private:
   enum class Phase { kBarrier, kRunning, kFinishing, kClosed };
@@ -72,6 +73,7 @@ class MasterChannel final : public ControlChannel {
   std::map<std::string, LocalVerdict> m_done;          // DONE per host, the master's own included
   std::optional<FailureRecord> m_first_failure;
   Phase m_phase = Phase::kBarrier;
+  int m_restarts = 0;  // gang restarts so far
 };
 
 }  // namespace smrun::cluster

@@ -34,7 +34,8 @@ nlohmann::json to_json(const FailureRecord& failure) {
       {"exit_code", failure.exit_code},
       {"signal", failure.signal},
       {"message", failure.message},
-      {"unix_ms", failure.unix_ms}};
+      {"unix_ms", failure.unix_ms},
+      {"restartable", failure.restartable}};
 }
 
 nlohmann::json to_json(const JobVerdict& verdict) {
@@ -42,6 +43,7 @@ nlohmann::json to_json(const JobVerdict& verdict) {
                      {"failure", verdict.failure ? to_json(*verdict.failure) : nullptr},
                      {"hosts", nlohmann::json::object()}};
   for (const auto& [host, code] : verdict.host_exit_codes) out["hosts"][host] = code;
+  if (verdict.restart != 0) out["restart"] = verdict.restart;
   return out;
 }
 
@@ -82,6 +84,11 @@ base::Expected<FailureRecord> failure_from_json(const nlohmann::json& json) {
   if (unix_ms == json.end() || !unix_ms->is_number_integer())
     return bad_field(kWhat, "unix_ms", "an integer");
   out.unix_ms = unix_ms->get<std::int64_t>();
+  auto restartable = json.find("restartable");
+  if (restartable != json.end()) {
+    if (!restartable->is_boolean()) return bad_field(kWhat, "restartable", "a boolean");
+    out.restartable = restartable->get<bool>();
+  }
   return out;
 }
 
@@ -106,6 +113,13 @@ base::Expected<JobVerdict> verdict_from_json(const nlohmann::json& json) {
       if (!host_code.is_number_integer()) return bad_field(kWhat, "hosts", "host -> integer");
       out.host_exit_codes[host] = host_code.get<int>();
     }
+  }
+  auto restart = json.find("restart");
+  if (restart != json.end()) {
+    if (!restart->is_number_integer() || restart->get<std::int64_t>() < 0 ||
+        restart->get<std::int64_t>() > 1000000)
+      return bad_field(kWhat, "restart", "an integer from 0");
+    out.restart = restart->get<int>();
   }
   return out;
 }

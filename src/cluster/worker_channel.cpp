@@ -189,7 +189,9 @@ void WorkerChannel::handle_message(const nlohmann::json& message,
     m_verdict = std::move(*verdict);
     // A VERDICT before our DONE: the master stopped waiting for us. Stop like for an ABORT.
     if (m_verdict->failure) set_abort(*m_verdict->failure, events);
-    m_conn.reset();
+    // A restart keeps the connection for the next attempt (the master sends one only after
+    // every host's DONE, so this host is in finish() already).
+    if (m_verdict->restart == 0) m_conn.reset();
   } else {
     log::warn("cluster: ignoring unexpected \"{}\" message from master {}", type,
               m_config.master_host);
@@ -218,7 +220,7 @@ void WorkerChannel::report_failure(const FailureRecord& failure) {
   m_conn->send({{"type", "failure"}, {"failure", to_json(failure)}});
 }
 
-base::Expected<JobVerdict> WorkerChannel::finish(const LocalVerdict& local) {
+base::Expected<JobVerdict> WorkerChannel::finish(const LocalVerdict& local, int /*restarts_left*/) {
   if (m_phase == Phase::kClosed)
     return base::fail(base::ErrorKind::kInternal, "cluster: finish() called twice");
   if (!m_verdict && m_conn) {
@@ -229,6 +231,16 @@ base::Expected<JobVerdict> WorkerChannel::finish(const LocalVerdict& local) {
     // No deadline of our own: the master stays alive while it waits (bounded) for the other
     // hosts, and a dead or silent master ends this loop within heartbeat_timeout.
     while (!m_verdict && m_conn) poll_once(Clock::time_point::max());
+  }
+  if (m_verdict && m_verdict->restart != 0 && m_conn) {
+    // The master restarts the gang: this host runs again, on the same connection.
+    JobVerdict verdict = std::move(*m_verdict);
+    log::warn("cluster: master {} restarts the gang (restart {}) after: {}", m_config.master_host,
+              verdict.restart, verdict.failure ? describe(*verdict.failure) : "a failure");
+    m_verdict.reset();
+    m_abort.reset();
+    m_phase = Phase::kRunning;
+    return verdict;
   }
   m_phase = Phase::kClosed;
   m_conn.reset();

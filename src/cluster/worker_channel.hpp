@@ -23,7 +23,8 @@ class WorkerChannel final : public ControlChannel {
   void report_failure(const FailureRecord& failure) override;
   void release_workers() override {}
   std::optional<FailureRecord> abort_reason() const override { return m_abort; }
-  base::Expected<JobVerdict> finish(const LocalVerdict& local) override;
+  using ControlChannel::finish;
+  base::Expected<JobVerdict> finish(const LocalVerdict& local, int restarts_left) override;
 
  private:
   enum class Phase { kBarrier, kRunning, kFinishing, kClosed };

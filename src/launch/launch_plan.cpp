@@ -130,7 +130,8 @@ base::Expected<LaunchPlan> make_launch_plan(const LaunchTopology& topo, const Pl
       ranks.nproc_per_node = topo.nproc_per_node;
       ranks.node_rank = topo.node_rank;
       ranks.num_nodes = topo.num_nodes();
-      ranks.rendezvous = {plan.master_addr, topo.master_port, torchelastic_run_id(training)};
+      ranks.rendezvous = {plan.master_addr, topo.master_port, torchelastic_run_id(training),
+                          in.restart_count, in.max_restarts};
       ranks.error_dir = in.error_dir;
       plan.processes = native_rank_specs(ranks);
       break;

@@ -1,6 +1,11 @@
 #include "smrun/launch/launcher.hpp"
 
+#include <fmt/format.h>
+
 #include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
 #include <utility>
 
 #include "smrun/hyperparams/py_format.hpp"
@@ -109,6 +114,25 @@ base::Expected<LauncherChoice> select_launcher(const env::TrainingEnv& training)
   }
   choice.reason = "no distribution hyperparameter";
   return choice;
+}
+
+base::Expected<int> max_restarts(const env::TrainingEnv& training) {
+  constexpr int kMax = 1000;
+  const config::PyValue* hp = find_in(training.hyperparameters.smrun, "smrun_max_restarts");
+  if (hp == nullptr) return training.settings.max_restarts;
+  std::optional<std::int64_t> value;
+  if (hp->is_int()) {
+    value = hp->as_int64();
+  } else if (hp->is_str() && !hp->as_str().empty() && hp->as_str().size() <= 4 &&
+             hp->as_str().find_first_not_of("0123456789") == std::string::npos) {
+    value = std::stoll(hp->as_str());
+  }
+  if (!value || *value < 0 || *value > kMax)
+    return base::fail(base::ErrorKind::kConfig,
+                      fmt::format("hyperparameter smrun_max_restarts={}: expected an integer "
+                                  "from 0 to {}",
+                                  hyperparams::py_repr(*hp), kMax));
+  return static_cast<int>(*value);
 }
 
 }  // namespace smrun::launch

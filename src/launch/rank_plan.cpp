@@ -23,8 +23,8 @@ env::EnvList rank_contract_env(const RankLayout& layout, const Rendezvous& rende
   out.set("ROLE_WORLD_SIZE", world);
   out.set("MASTER_ADDR", rendezvous.master_addr);
   out.set("MASTER_PORT", std::to_string(rendezvous.master_port));
-  out.set("TORCHELASTIC_RESTART_COUNT", "0");
-  out.set("TORCHELASTIC_MAX_RESTARTS", "0");
+  out.set("TORCHELASTIC_RESTART_COUNT", std::to_string(rendezvous.restart_count));
+  out.set("TORCHELASTIC_MAX_RESTARTS", std::to_string(rendezvous.max_restarts));
   out.set("TORCHELASTIC_RUN_ID", rendezvous.run_id);
   out.set("TORCHELASTIC_ERROR_FILE", error_file.string());
   return out;

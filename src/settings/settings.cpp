@@ -230,6 +230,8 @@ base::Expected<Settings> read_settings(const Lookup& lookup) {
 
   SMRUN_READ(grace, r.integer("SMRUN_TERM_GRACE_SECONDS"));
   s.term_grace = std::chrono::seconds(grace->value());
+  SMRUN_READ(restarts, r.integer("SMRUN_MAX_RESTARTS"));
+  s.max_restarts = static_cast<int>(restarts->value());
   bool required = false;
   SMRUN_READ(pack, r.on_off("SMRUN_PACK_MODEL", &required));
   s.pack_model = required ? PackMode::kRequired : (pack->value() ? PackMode::kOn : PackMode::kOff);

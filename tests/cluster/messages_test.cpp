@@ -32,8 +32,8 @@ TEST(FailureRecord, DescribeNamesHostRankAndCause) {
 TEST(FailureRecord, JsonRoundTrip) {
   auto original = record("algo-3", 1);
   auto json = to_json(original);
-  EXPECT_EQ(json.dump(), R"({"exit_code":1,"host":"algo-3","message":"boom","rank":3,"signal":0,)"
-                         R"("unix_ms":1700000000123})");
+  EXPECT_EQ(json.dump(), R"({"exit_code":1,"host":"algo-3","message":"boom","rank":3,)"
+                         R"("restartable":false,"signal":0,"unix_ms":1700000000123})");
   auto parsed = failure_from_json(json);
   ASSERT_TRUE(parsed) << parsed.error().message;
   EXPECT_EQ(parsed->host, "algo-3");
@@ -43,8 +43,17 @@ TEST(FailureRecord, JsonRoundTrip) {
   EXPECT_EQ(parsed->message, "boom");
   EXPECT_EQ(parsed->unix_ms, 1700000000123);
 
+  EXPECT_FALSE(parsed->restartable);
+
   json["rank"] = nullptr;
   EXPECT_EQ(failure_from_json(json)->rank, std::nullopt);
+  json["restartable"] = true;
+  EXPECT_TRUE(failure_from_json(json)->restartable);
+  json.erase("restartable");  // a version 2 record
+  EXPECT_FALSE(failure_from_json(json)->restartable);
+  json["restartable"] = 1;
+  EXPECT_EQ(failure_from_json(json).error().message,
+            "control message failure record: field \"restartable\" must be a boolean");
 }
 
 TEST(FailureRecord, JsonErrorsNameTheField) {
@@ -69,6 +78,16 @@ TEST(JobVerdict, JsonRoundTrip) {
   EXPECT_EQ(parsed->failure->host, "algo-2");
   EXPECT_EQ(parsed->host_exit_codes,
             (std::map<std::string, int>{{"algo-1", 143}, {"algo-2", 137}}));
+  EXPECT_EQ(parsed->restart, 0);
+  EXPECT_FALSE(to_json(verdict).contains("restart"));  // the final verdict, as in version 2
+
+  verdict.restart = 2;
+  auto json = to_json(verdict);
+  EXPECT_EQ(json.at("restart"), 2);
+  EXPECT_EQ(verdict_from_json(json)->restart, 2);
+  json["restart"] = -1;
+  EXPECT_EQ(verdict_from_json(json).error().message,
+            "control message verdict: field \"restart\" must be an integer from 0");
 }
 
 const std::vector<std::string> kHosts = {"algo-1", "algo-2", "algo-3"};

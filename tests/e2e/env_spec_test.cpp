@@ -59,7 +59,7 @@ TEST(EnvSpec, EverySmrunVariableIsASettingWithARule) {
       EXPECT_FALSE(rule.at("choices").empty()) << name;
     }
   }
-  EXPECT_EQ(settings, 32);
+  EXPECT_EQ(settings, 33);
 }
 
 TEST(EnvSpec, EveryVariableHasTheRequiredFields) {

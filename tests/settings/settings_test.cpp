@@ -154,7 +154,7 @@ TEST(Settings, EveryCheckedSettingRejectsGarbage) {
                                                 "SMRUN_CLUSTER_TOKEN", "SMRUN_RANK_LOG_DIR",
                                                 "SMRUN_MPI_RSH_AGENT", "SMRUN_TORCHRUN"};
   const auto names = setting_names();
-  EXPECT_EQ(names.size(), 32u);
+  EXPECT_EQ(names.size(), 33u);
   for (std::string_view name : names) {
     auto s = read_settings(Env{{std::string(name), "[not valid"}});
     if (free_text.count(name) != 0) {

@@ -68,7 +68,13 @@ class ControlChannel {
   // within heartbeat_timeout. Master: waits up to verdict_wait for every host's DONE (missing
   // ones are failures), decides with compute_verdict(), sends VERDICT to all and returns it.
   // Call once; the channel is closed afterwards.
-  virtual base::Expected<JobVerdict> finish(const LocalVerdict& local) = 0;
+  base::Expected<JobVerdict> finish(const LocalVerdict& local) { return finish(local, 0); }
+  // The same, for a job that may restart its gang. The master, when the first failure is
+  // restartable, every host is still connected and `restarts_left` > 0, returns (and sends) a
+  // verdict with `restart` set to the next restart number instead of ending the job: every host
+  // then runs its processes again and calls finish() once more at the end of that attempt. A
+  // worker returns whatever verdict the master sent; the channel stays open after a restart.
+  virtual base::Expected<JobVerdict> finish(const LocalVerdict& local, int restarts_left) = 0;
 
   // Convenience for callers with nothing else to wait on (and for tests): polls only this
   // channel, handling ticks, until an event arrives or `limit` passes.

@@ -13,8 +13,9 @@
 namespace smrun::cluster {
 
 // Sent in every CHALLENGE and HELLO; peers with another version are refused.
-// Version 2 added RELEASE (MPI worker hosts whose ranks belong to the master's mpirun).
-inline constexpr int kProtocolVersion = 2;
+// Version 2 added RELEASE (MPI worker hosts whose ranks belong to the master's mpirun);
+// version 3 gang restarts (a failure record's "restartable", a verdict's "restart").
+inline constexpr int kProtocolVersion = 3;
 
 // One host's failure, as reported by that host (or by the master for a host it lost).
 struct FailureRecord {
@@ -24,6 +25,9 @@ struct FailureRecord {
   int signal = 0;            // terminating signal number, 0 when it exited
   std::string message;       // one line: error-file message, stderr's last line, "lost: ..."
   std::int64_t unix_ms = 0;  // wall clock when the failure was seen (informational: clock skew)
+  // A process of the job failed on its own (exit code or signal; not a process that could not
+  // start, a lost host or a stop signal): starting the gang again may help (SMRUN_MAX_RESTARTS).
+  bool restartable = false;
 
   // The exit code this failure gives the job: 128 + signal, else exit_code; never 0 (a failure
   // recorded with code 0 still fails the job, with 1).
@@ -41,6 +45,9 @@ struct JobVerdict {
   int exit_code = 0;                           // every host exits with this
   std::optional<FailureRecord> failure;        // the first failure the master learnt of
   std::map<std::string, int> host_exit_codes;  // each host's DONE code; -1 = never reported
+  // Not 0: the job is not over; every host starts its processes again as restart number
+  // `restart` (TORCHELASTIC_RESTART_COUNT) and the channel stays open for that attempt.
+  int restart = 0;
   bool succeeded() const { return exit_code == 0; }
 };
 

@@ -25,6 +25,8 @@ struct PlanInputs {
   std::filesystem::path error_dir;                // per-process TORCHELASTIC_ERROR_FILE root
   // The master's resolved address; required when topology.resolve_master_addr.
   std::optional<std::string> master_addr_ip;
+  int restart_count = 0;  // gang restarts so far (TORCHELASTIC_RESTART_COUNT of native ranks)
+  int max_restarts = 0;   // TORCHELASTIC_MAX_RESTARTS of native ranks
 };
 
 struct LaunchPlan {

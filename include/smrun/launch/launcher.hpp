@@ -52,4 +52,9 @@ base::Expected<std::optional<Launcher>> launcher_override(const env::TrainingEnv
 // every host. The MPI flavour follows the SDK flag even when the launcher is overridden to kMpi.
 base::Expected<LauncherChoice> select_launcher(const env::TrainingEnv& training);
 
+// Gang restarts allowed after a process failure: the smrun_max_restarts hyperparameter (an
+// integer 0-1000, or such a number as a string), else SMRUN_MAX_RESTARTS. kConfig error naming
+// the hyperparameter and its value otherwise.
+base::Expected<int> max_restarts(const env::TrainingEnv& training);
+
 }  // namespace smrun::launch

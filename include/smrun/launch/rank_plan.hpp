@@ -26,17 +26,19 @@ struct RankLayout {
 struct Rendezvous {
   std::string master_addr;
   int master_port = 0;
-  std::string run_id;  // TORCHELASTIC_RUN_ID: the job name
+  std::string run_id;     // TORCHELASTIC_RUN_ID: the job name
+  int restart_count = 0;  // TORCHELASTIC_RESTART_COUNT: gang restarts so far
+  int max_restarts = 0;   // TORCHELASTIC_MAX_RESTARTS (SMRUN_MAX_RESTARTS)
 };
 
 // <error_dir>/rank-<global rank>/error.json. The directory must exist before the rank starts
 // (torch's @record opens the file without creating directories).
 std::filesystem::path rank_error_file(const std::filesystem::path& error_dir, int global_rank);
 
-// Exactly what torchrun sets for a worker, in torchrun's order, with no restarts:
+// Exactly what torchrun sets for a worker, in torchrun's order:
 // LOCAL_RANK, RANK, GROUP_RANK, ROLE_RANK, ROLE_NAME=default, LOCAL_WORLD_SIZE, WORLD_SIZE,
-// GROUP_WORLD_SIZE, ROLE_WORLD_SIZE, MASTER_ADDR, MASTER_PORT, TORCHELASTIC_RESTART_COUNT=0,
-// TORCHELASTIC_MAX_RESTARTS=0, TORCHELASTIC_RUN_ID, TORCHELASTIC_ERROR_FILE. Never
+// GROUP_WORLD_SIZE, ROLE_WORLD_SIZE, MASTER_ADDR, MASTER_PORT, TORCHELASTIC_RESTART_COUNT,
+// TORCHELASTIC_MAX_RESTARTS, TORCHELASTIC_RUN_ID, TORCHELASTIC_ERROR_FILE. Never
 // TORCHELASTIC_USE_AGENT_STORE: smrun hosts no TCPStore, rank 0's env:// init does.
 env::EnvList rank_contract_env(const RankLayout& layout, const Rendezvous& rendezvous,
                                const std::filesystem::path& error_file);

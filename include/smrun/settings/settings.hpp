@@ -32,6 +32,7 @@ struct Settings {
 
   // The run (supervise, pack).
   std::chrono::seconds term_grace{110};                // SMRUN_TERM_GRACE_SECONDS
+  int max_restarts = 0;                                // SMRUN_MAX_RESTARTS
   PackMode pack_model = PackMode::kOn;                 // SMRUN_PACK_MODEL
   std::optional<std::filesystem::path> model_archive;  // SMRUN_MODEL_ARCHIVE
   int pack_level = 6;                                  // SMRUN_PACK_LEVEL
