@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -366,13 +367,15 @@ int run_launch_plan(JobContext& ctx, const launch::ProcessPlan& process,
   // One attempt per iteration: a restartable failure with restarts left (decided here on one
   // host, by the master on several) starts every process again.
   std::vector<std::string> earlier_attempts;  // the root cause of each attempt restarted
-  for (int attempt = 0;; ++attempt) {
-    inputs.restart_count = attempt;
-    const int restarts_left = *restarts - attempt;
+  // The restart number comes from the verdict (the master's, on several hosts), so every host
+  // counts the same.
+  for (;;) {
+    const int restarts_left = std::max(0, *restarts - inputs.restart_count);
     auto outcome = run_attempt(ctx, process, topology, options, inputs, channel.get(), ccfg,
                                restarts_left, earlier_attempts);
     if (outcome.restart == 0) return outcome.exit_code;
     earlier_attempts.push_back(outcome.root_cause);
+    inputs.restart_count = outcome.restart;
   }
 }
 
