@@ -13,11 +13,19 @@ namespace {
 
 // Each rank appends "<rank> <restart count> <max restarts>" to $E2E_SCRATCH/attempts (a line is
 // one write, shorter than PIPE_BUF: no interleaving); rank $FAIL_RANK fails while the restart
-// count is below $FAIL_UNTIL.
+// count is below $FAIL_UNTIL, once every rank of the attempt has written its line (bounded
+// wait), so a slow rank is not stopped before it ran.
 constexpr const char* kRanks = R"SH(#!/bin/sh
-echo "$RANK $TORCHELASTIC_RESTART_COUNT $TORCHELASTIC_MAX_RESTARTS" >> "$E2E_SCRATCH/attempts"
-if [ "$RANK" = "$FAIL_RANK" ] && [ "$TORCHELASTIC_RESTART_COUNT" -lt "$FAIL_UNTIL" ]; then
-  echo "RuntimeError: attempt $TORCHELASTIC_RESTART_COUNT broke" >&2
+c=$TORCHELASTIC_RESTART_COUNT
+echo "$RANK $c $TORCHELASTIC_MAX_RESTARTS" >> "$E2E_SCRATCH/attempts"
+: > "$E2E_SCRATCH/ran-$c-$RANK"
+if [ "$RANK" = "$FAIL_RANK" ] && [ "$c" -lt "$FAIL_UNTIL" ]; then
+  n=0
+  while [ "$(ls "$E2E_SCRATCH" | grep -c "^ran-$c-")" -lt "$WORLD_SIZE" ]; do
+    n=$((n + 1)); [ $n -gt 3000 ] && exit 9
+    sleep 0.01
+  done
+  echo "RuntimeError: attempt $c broke" >&2
   exit 3
 fi
 exit 0
