@@ -84,6 +84,44 @@ const std::vector<CommandInfo>& commands() {
        "  -h, --help           show this help\n",
        reads_nothing,
        {{"0", "packed"}, {"64", "usage error"}, {"68", "the archive could not be written"}}},
+      {"local",
+       "smrun local [--job request.json] [--hosts N] [--nproc-per-node P] --program FILE\n"
+       "       [--source-dir DIR|ARCHIVE] [--hp KEY=VALUE]... [--channel NAME=DIR]... [--output "
+       "DIR]",
+       "Runs a whole job on this machine, without Docker, root or the SageMaker SDK: one `smrun\n"
+       "train` per host, each with its own /opt/ml tree under the output dir and its own loopback\n"
+       "address (127.A.B.1, .2, ...; no /etc/hosts entry needed). The hosts' logs stream with\n"
+       "[host] / [host:rank] prefixes; at the end every host's model/ and output/ are merged\n"
+       "into OUTPUT/model.tar.gz and OUTPUT/output.tar.gz, as SDK local mode does. --hp values\n"
+       "are JSON-decoded like the SDK's (3 is a number, resnet a string). Ctrl-C stops every\n"
+       "host (Ctrl-C again kills them). Exits with the job's exit code (the first host's when\n"
+       "it failed).",
+       "      --job FILE           a CreateTrainingJob request: HyperParameters, InputDataConfig\n"
+       "                           (file:// URIs), ResourceConfig.InstanceCount/InstanceType,\n"
+       "                           CheckpointConfig, Environment, TrainingJobName,\n"
+       "                           OutputDataConfig (file://); the flags below win over it\n"
+       "      --hosts N            simulated hosts, algo-1 .. algo-N (default 1, at most 250)\n"
+       "      --nproc-per-node P   P ranks per host with the native launcher (torchrun's "
+       "contract)\n"
+       "      --program FILE       the entry point (in --source-dir, or a script shipped alone)\n"
+       "      --source-dir SRC     the code: a directory, a tar archive, or s3://...\n"
+       "      --hp KEY=VALUE       a hyperparameter (repeatable)\n"
+       "      --channel NAME=DIR   an input channel, the directory itself (repeatable)\n"
+       "      --instance-type T    current_instance_type (default local)\n"
+       "      --checkpoint-dir DIR the checkpoint dir every host shares (SM_CHECKPOINT_DIR)\n"
+       "      --job-name NAME      TRAINING_JOB_NAME (default smrun-local-<UTC time>)\n"
+       "      --output DIR         new or empty dir for host trees and archives (default ./NAME)\n"
+       "      --first-address IP   host 1's address (default a random 127.A.B.1)\n"
+       "  -h, --help               show this help\n",
+       reads_everything,
+       {{"0", "every host succeeded and the archives were written"},
+        {"1-125", "the job's exit code (the first host's when it failed)"},
+        {"64", "usage error: flags, an output dir that is not empty"},
+        {"65", "invalid request file or SMRUN_* setting"},
+        {"66", "the program or source dir is missing"},
+        {"68", "the job succeeded but its archives could not be written"},
+        {"70", "OS failure (host trees, ports)"},
+        {"128+N", "stopped by signal N"}}},
       {"s3",
        "smrun s3 cp SRC DST",
        "Copies one object: s3://bucket/key to a local file, or a local file to s3://bucket/key,\n"
@@ -124,6 +162,7 @@ constexpr std::string_view kTopUsage =
     "commands:\n"
     "  train            run the training job in $SAGEMAKER_BASE_DIR (default /opt/ml)\n"
     "  env              print the environment and command `train` would use (dry run)\n"
+    "  local            run a whole job on this machine: N hosts, no Docker or root\n"
     "  pack DIR OUT     pack DIR's contents into OUT (parallel gzip tar)\n"
     "  s3 cp SRC DST    copy one object to or from S3 with train's client and credentials\n"
     "  version          print the version, commit, build type and linkage\n"

@@ -45,6 +45,7 @@ int run_main(int argc, char** argv) {
   if (command == "env") return run_env_command(args, std::move(process_env));
   if (command == "pack") return run_pack_command(args, process_env);
   if (command == "s3") return run_s3_command(args, process_env);
+  if (command == "local") return run_local_command(args, process_env);
   if (command == "version" || command == "--version") {
     if (!args.empty() && (args.front() == "--help" || args.front() == "-h")) {
       fmt::print("{}", command_help("version"));

@@ -44,35 +44,6 @@ std::optional<int> hex_value(char c) {
   return std::nullopt;
 }
 
-// "file:///abs/p%20q" -> "/abs/p q" (RFC 8089: empty host or "localhost" only).
-base::Expected<fs::path> file_uri_to_path(const std::string& uri) {
-  std::string_view rest = std::string_view(uri).substr(7);  // after "file://"
-  const auto slash = rest.find('/');
-  const std::string_view host = rest.substr(0, slash);
-  if (slash == std::string_view::npos || (!host.empty() && host != "localhost"))
-    return code_error(
-        fmt::format("submit directory {} must be file:///absolute/path (a local "
-                    "file URI without a host)",
-                    uri));
-  rest.remove_prefix(slash);
-  std::string decoded;
-  for (std::size_t i = 0; i < rest.size(); ++i) {
-    if (rest[i] != '%') {
-      decoded += rest[i];
-      continue;
-    }
-    const auto hi = i + 2 < rest.size() ? hex_value(rest[i + 1]) : std::nullopt;
-    const auto lo = i + 2 < rest.size() ? hex_value(rest[i + 2]) : std::nullopt;
-    if (!hi || !lo)
-      return code_error(fmt::format("submit directory {} has an invalid %-escape", uri));
-    decoded += static_cast<char>(*hi * 16 + *lo);
-    i += 2;
-  }
-  if (decoded.find('\0') != std::string::npos)
-    return code_error(fmt::format("submit directory {} decodes to a path with a NUL byte", uri));
-  return fs::path(decoded);
-}
-
 // The local path a submit URI names, or an error for the schemes smrun cannot fetch.
 base::Expected<fs::path> local_source(const std::string& uri) {
   if (starts_with_ignoring_case(uri, "file://")) return file_uri_to_path(uri);
@@ -198,6 +169,32 @@ base::Status fill_from_remote(const std::string& uri, const fs::path& code_dir,
 }
 
 }  // namespace
+
+// "file:///abs/p%20q" -> "/abs/p q" (RFC 8089: empty host or "localhost" only).
+base::Expected<fs::path> file_uri_to_path(const std::string& uri, std::string_view what) {
+  std::string_view rest = std::string_view(uri).substr(7);  // after "file://"
+  const auto slash = rest.find('/');
+  const std::string_view host = rest.substr(0, slash);
+  if (slash == std::string_view::npos || (!host.empty() && host != "localhost"))
+    return code_error(fmt::format(
+        "{} {} must be file:///absolute/path (a local file URI without a host)", what, uri));
+  rest.remove_prefix(slash);
+  std::string decoded;
+  for (std::size_t i = 0; i < rest.size(); ++i) {
+    if (rest[i] != '%') {
+      decoded += rest[i];
+      continue;
+    }
+    const auto hi = i + 2 < rest.size() ? hex_value(rest[i + 1]) : std::nullopt;
+    const auto lo = i + 2 < rest.size() ? hex_value(rest[i + 2]) : std::nullopt;
+    if (!hi || !lo) return code_error(fmt::format("{} {} has an invalid %-escape", what, uri));
+    decoded += static_cast<char>(*hi * 16 + *lo);
+    i += 2;
+  }
+  if (decoded.find('\0') != std::string::npos)
+    return code_error(fmt::format("{} {} decodes to a path with a NUL byte", what, uri));
+  return fs::path(decoded);
+}
 
 base::Status prepare_code_dir(const std::string& submit_uri, const fs::path& code_dir,
                               const RemoteFetch& fetch_remote) {

@@ -166,6 +166,14 @@ base::Expected<ResourceConfig> parse_resource_config(const PyValue& doc, const s
   return rc;
 }
 
+bool valid_channel_name(std::string_view name) {
+  return !name.empty() && name != "." && name != ".." &&
+         std::all_of(name.begin(), name.end(), [](char c) {
+           return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '.' || c == '-' || c == '_';
+         });
+}
+
 base::Expected<CheckpointConfig> parse_checkpoint_config(const PyValue& doc,
                                                          const std::string& file) {
   if (!doc.is_dict()) return fail(ErrorKind::kConfig, type_error(file, "$", "a JSON object", doc));
@@ -223,12 +231,7 @@ base::Expected<JobConfig> load_job_config(const MlPaths& paths, const std::strin
     // SageMaker's rule for channel names; `..` or `a/b` would put SM_CHANNEL_* outside the data
     // dir.
     for (const auto& [name, value] : (*idc)->as_dict()) {
-      const bool valid = !name.empty() && name != "." && name != ".." &&
-                         std::all_of(name.begin(), name.end(), [](char c) {
-                           return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                                  (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_';
-                         });
-      if (!valid)
+      if (!valid_channel_name(name))
         return fail(ErrorKind::kConfig,
                     paths.input_data_config_file.string() + ": channel name '" +
                         base::printable(name) +

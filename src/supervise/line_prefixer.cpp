@@ -28,10 +28,11 @@ std::optional<std::pair<int, std::size_t>> mpirun_tag(std::string_view line) {
 
 }  // namespace
 
-LinePrefixer::LinePrefixer(std::string_view label, std::optional<RankHosts> rank_hosts)
+LinePrefixer::LinePrefixer(std::string_view label, std::optional<RankHosts> rank_hosts, bool nested)
     : m_prefix("["), m_rank_hosts(std::move(rank_hosts)) {
   m_prefix.append(label);
   m_prefix.append("] ");
+  if (nested) m_nested = "[" + std::string(label) + ":";
 }
 
 void LinePrefixer::Out::add(std::string_view a, std::string_view b, std::string_view c) {
@@ -57,6 +58,17 @@ void LinePrefixer::emit(std::string_view tail, Out out) {
         out.add(prefix, std::string_view(whole).substr(tag->second), {});
         return;
       }
+    }
+  }
+  if (!m_nested.empty()) {
+    // The line is m_pending + tail; its start may lie in either.
+    const std::size_t from_pending = std::min(m_pending.size(), m_nested.size());
+    const std::string_view nested = m_nested;
+    if (std::string_view(m_pending).substr(0, from_pending) == nested.substr(0, from_pending) &&
+        tail.substr(0, nested.size() - from_pending) == nested.substr(from_pending)) {
+      out.add({}, m_pending, tail);
+      m_pending.clear();
+      return;
     }
   }
   out.add(m_prefix, m_pending, tail);

@@ -54,7 +54,8 @@ OutputRelay::OutputRelay(bool prefix_lines, std::size_t tail_bytes)
     : m_prefix_lines(prefix_lines), m_tail_bytes(tail_bytes), m_buffer(kReadChunk) {}
 
 void OutputRelay::add_worker(const std::string& label, UniqueFd stdout_fd, UniqueFd stderr_fd,
-                             UniqueFd log_file, std::optional<RankHosts> rank_hosts, bool console) {
+                             UniqueFd log_file, std::optional<RankHosts> rank_hosts, bool console,
+                             bool nested) {
   WorkerStreams& worker = m_workers.emplace_back(
       WorkerStreams{label, console, {}, {}, std::move(log_file), StderrTail(m_tail_bytes)});
   worker.out.fd = std::move(stdout_fd);
@@ -63,8 +64,8 @@ void OutputRelay::add_worker(const std::string& label, UniqueFd stdout_fd, Uniqu
   worker.err.sink = &m_stderr;
   worker.err.is_stderr = true;
   if (m_prefix_lines) {
-    worker.out.lines.emplace(label, rank_hosts);
-    worker.err.lines.emplace(label, rank_hosts);
+    worker.out.lines.emplace(label, rank_hosts, nested);
+    worker.err.lines.emplace(label, rank_hosts, nested);
   }
 }
 

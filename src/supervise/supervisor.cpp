@@ -145,7 +145,7 @@ base::Status Supervision::start(const std::vector<ProcessSpec>& specs,
     Worker& worker = m_workers.emplace_back();
     m_relay.add_worker(spec->label, std::move(spawned.stdout_read), std::move(spawned.stderr_read),
                        index < log_files.size() ? std::move(log_files[index]) : UniqueFd(),
-                       spec->rank_hosts, spec->console);
+                       spec->rank_hosts, spec->console, spec->nested_labels);
     worker.pid = spawned.pid;
     worker.service = spec->service;
     worker.exec_failure = std::move(spawned.exec_failure);
@@ -340,8 +340,9 @@ void Supervision::on_worker_exit(Worker& worker, int status) {
     m_relay.show_hidden_tail(index);
   }
   // Gang semantics: one failed worker fails the job, so the others are stopped.
-  for (Worker& other : m_workers)
-    if (!other.reaped) terminate_group(other, "another worker failed");
+  if (m_options.fail_fast)
+    for (Worker& other : m_workers)
+      if (!other.reaped) terminate_group(other, "another worker failed");
   if (first && !m_failure_after_signal && !m_failure_after_stop && m_options.hooks != nullptr) {
     // Its last output, so the hook (a failure report to peers) sees the real tail.
     m_relay.drain_worker(index);

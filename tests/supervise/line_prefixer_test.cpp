@@ -33,6 +33,15 @@ TEST(LinePrefixer, MpirunTagsBecomeHostAndRank) {
                    "[algo-1:mpirun] [1,2]<stdin>:x\n"}));
 }
 
+TEST(LinePrefixer, NestedSmrunKeepsItsRankLinesAndPrefixesItsOwnLines) {
+  LinePrefixer p("algo-2", std::nullopt, /*nested=*/true);
+  EXPECT_EQ(feed_all(p, {"[algo-2:3] loss=1\n2026 smrun INFO started\n[alg", "o-2:4] x\n[",
+                         "algo-1:0] other host\n[algo-2] not a rank\n[algo-2:", "5]\r\n"}),
+            (Lines{"[algo-2:3] loss=1\n", "[algo-2] 2026 smrun INFO started\n", "[algo-2:4] x\n",
+                   "[algo-2] [algo-1:0] other host\n", "[algo-2] [algo-2] not a rank\n",
+                   "[algo-2:5]\r\n"}));
+}
+
 TEST(LinePrefixer, LinesSplitAcrossChunksAreJoined) {
   LinePrefixer p("w");
   EXPECT_EQ(feed_all(p, {"he", "llo\nwor", "", "ld\n"}), (Lines{"[w] hello\n", "[w] world\n"}));

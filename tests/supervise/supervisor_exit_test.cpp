@@ -81,6 +81,46 @@ TEST(SuperviseExit, OneFailureStopsTheOtherWorkers) {
       << out.log_text;
 }
 
+TEST(SuperviseExit, WithoutFailFastAFailureLeavesTheOthersRunning) {
+  test::TempDir dir;
+  const std::string pid_file = (dir.path() / "w1.pid").string();
+  // w1 records its pid and fails; w0 outlives it: it ends only once w1 has been reaped (its
+  // /proc entry gone), which is when a fail-fast supervisor would have sent it SIGTERM.
+  SupervisorProcess sup(dir,
+                        {python_spec(dir, "w0",
+                                     "import os, sys, time\n"
+                                     "deadline = time.time() + 60\n"
+                                     "while not os.path.exists('" +
+                                         pid_file +
+                                         "'):\n"
+                                         "    time.sleep(0.01)\n"
+                                         "    if time.time() > deadline: sys.exit(9)\n"
+                                         "pid = open('" +
+                                         pid_file +
+                                         "').read().strip()\n"
+                                         "while pid and os.path.exists('/proc/' + pid):\n"
+                                         "    time.sleep(0.01)\n"
+                                         "    if time.time() > deadline: sys.exit(9)\n"),
+                         python_spec(dir, "w1",
+                                     "import os, sys\n"
+                                     "open('" +
+                                         pid_file +
+                                         ".tmp', 'w').write(str(os.getpid()))\n"
+                                         "os.rename('" +
+                                         pid_file + ".tmp', '" + pid_file +
+                                         "')\n"
+                                         "sys.exit(3)\n")},
+                        SuperviseOptions{.grace = std::chrono::seconds(30), .fail_fast = false});
+  Outcome out = sup.wait();
+  ASSERT_TRUE(out.finished && out.ok) << out.error << out.log_text;
+  ASSERT_EQ(out.workers.size(), 2u);
+  EXPECT_EQ(out.workers[1].exit_code, 3);
+  EXPECT_EQ(out.workers[0].exit_code, 0) << out.log_text;
+  EXPECT_EQ(out.first_failure, 1);
+  EXPECT_EQ(out.exit_code, 3);
+  EXPECT_EQ(out.log_text.find("another worker failed"), std::string::npos) << out.log_text;
+}
+
 TEST(SuperviseExit, AllWorkersSucceed) {
   test::TempDir dir;
   SupervisorProcess sup(dir, {python_spec(dir, "w0", "pass\n"), python_spec(dir, "w1", "pass\n"),

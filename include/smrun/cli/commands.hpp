@@ -12,6 +12,7 @@ namespace smrun::cli {
 int run_train_command(const std::vector<std::string>& args, env::EnvSnapshot process_env);
 int run_env_command(const std::vector<std::string>& args, env::EnvSnapshot process_env);
 int run_pack_command(const std::vector<std::string>& args, const env::EnvSnapshot& process_env);
+int run_local_command(const std::vector<std::string>& args, const env::EnvSnapshot& process_env);
 int run_s3_command(const std::vector<std::string>& args, const env::EnvSnapshot& process_env);
 
 }  // namespace smrun::cli

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include "smrun/base/expected.hpp"
 
@@ -14,6 +15,11 @@ namespace smrun::code {
 // The code area knows no remote protocol; cli passes the S3 downloader.
 using RemoteFetch = std::function<base::Expected<std::filesystem::path>(
     const std::string& uri, const std::filesystem::path& scratch_dir)>;
+
+// "file:///abs/p%20q" -> "/abs/p q" (RFC 8089: an empty host or "localhost" only). Errors (kCode)
+// name `what` and the URI: "submit directory file://x/y must be file:///absolute/path ...".
+base::Expected<std::filesystem::path> file_uri_to_path(const std::string& uri,
+                                                       std::string_view what = "submit directory");
 
 // Fills `code_dir` (created if missing) from `submit_uri`:
 //   - code_dir already non-empty: nothing happens (code baked into the image wins; logged);

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "smrun/base/expected.hpp"
@@ -57,6 +58,9 @@ base::Expected<ResourceConfig> parse_resource_config(const PyValue& doc,
                                                      const std::string& file_label);
 base::Expected<CheckpointConfig> parse_checkpoint_config(const PyValue& doc,
                                                          const std::string& file_label);
+
+// SageMaker's rule for channel names: letters, digits, '.', '-' and '_', and not "." or "..".
+bool valid_channel_name(std::string_view name);
 
 // Reads and parses one JSON file with Python's json semantics.
 // Missing file -> std::nullopt; unreadable or invalid -> kConfig error naming the file.

@@ -23,7 +23,10 @@ class LinePrefixer {
 
   // With `rank_hosts`, a line mpirun tagged "[<job>,<rank>]<stdout>:" or "...<stderr>:" gets
   // "[<host>:<rank>] " instead of the tag (and instead of the label).
-  explicit LinePrefixer(std::string_view label, std::optional<RankHosts> rank_hosts = {});
+  // With `nested`, the stream is itself an smrun's output whose rank lines already read
+  // "[<label>:<rank>] ...": those pass unchanged, and only its other lines get "[<label>] ".
+  explicit LinePrefixer(std::string_view label, std::optional<RankHosts> rank_hosts = {},
+                        bool nested = false);
 
   // Appends to `out` one string per finished line: prefix, line, terminator.
   void feed(std::string_view data, std::vector<std::string>& out);
@@ -45,6 +48,7 @@ class LinePrefixer {
   void emit(std::string_view tail, Out out);
 
   std::string m_prefix;
+  std::string m_nested;  // "[<label>:" when nested, else empty
   std::optional<RankHosts> m_rank_hosts;
   std::string m_pending;
   // The last chunk ended with a '\r' already emitted: a '\n' opening the next chunk completes

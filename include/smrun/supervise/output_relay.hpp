@@ -40,8 +40,10 @@ class OutputRelay {
 
   // Worker i is the i-th added. stdout_fd may be invalid (inherited stdout), log_file too.
   // `console` false: its output goes only to its tail and log file (SMRUN_LOG_RANKS).
+  // `nested`: the worker is an smrun whose rank lines are already prefixed (LinePrefixer).
   void add_worker(const std::string& label, UniqueFd stdout_fd, UniqueFd stderr_fd,
-                  UniqueFd log_file, std::optional<RankHosts> rank_hosts = {}, bool console = true);
+                  UniqueFd log_file, std::optional<RankHosts> rank_hosts = {}, bool console = true,
+                  bool nested = false);
 
   // Appends the descriptors to poll (pipes with room in their sink, sinks with queued output)
   // and remembers where they are; handle() takes the same vector after poll().

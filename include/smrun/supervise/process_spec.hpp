@@ -32,6 +32,10 @@ struct ProcessSpec {
   // still goes to their log file and stderr tail, and a hidden process that fails first has its
   // last output shown).
   bool console = true;
+  // It is itself an smrun (`smrun local` runs one per host) whose rank lines already read
+  // "[<label>:<rank>] ...": when output is prefixed, those keep their prefix alone and only its
+  // other lines (smrun's own log) get "[<label>] ".
+  bool nested_labels = false;
   // For mpirun run with --tag-output: where each rank lives, so prefixed output lines read
   // "[algo-2:3] ..." like the other launchers' instead of "[algo-1:mpirun] [1,3]<stdout>:...".
   std::optional<RankHosts> rank_hosts;

@@ -25,14 +25,17 @@ struct SuperviseOptions {
   // When set, each worker's raw output (stdout and stderr, in arrival order) is also appended to
   // <log_dir>/<label, ':' -> '-'>.log; the directory is created. Pipes stdout as well.
   std::optional<std::filesystem::path> log_dir = std::nullopt;
+  // Off: a failed worker does not stop the others. `smrun local` runs one smrun per host, and
+  // each host stops its own ranks and reports the job's verdict through the cluster channel.
+  bool fail_fast = true;
 };
 
 // Starts every spec and supervises them as PID 1 would, until no child of this process remains:
 // - forwards SIGTERM/INT/HUP/QUIT/USR1/USR2 to every worker's process group; a stop signal
 //   starts the grace period, after which remaining groups get SIGKILL;
 // - reaps every child, orphans included, recording results only for the workers;
-// - gang semantics: when one worker fails, the others' groups get SIGTERM, then SIGKILL; a hook
-//   returning HookAction::stop does the same;
+// - gang semantics (fail_fast): when one worker fails, the others' groups get SIGTERM, then
+//   SIGKILL; a hook returning HookAction::stop does the same;
 // - when a worker's leader exits, what is left of its group gets SIGTERM, then SIGKILL;
 // - service specs (ProcessSpec::service) are stopped once every other worker has ended, or
 //   when a hook returns HookAction::finish on a run that has only services; that stop is not
