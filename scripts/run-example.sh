@@ -1,33 +1,37 @@
 #!/usr/bin/env bash
-# README command 1: set up, build, and run the bundled quickstart job end to end through
-# `build/smrun train` on a temporary /opt/ml tree. Prints where model.tar.gz landed.
+# README command 1: set up, build, and run the bundled example job end to end with
+# `smrun local`: the PyTorch DDP example (examples/pytorch-ddp/train.py, gloo on CPU) on two
+# simulated hosts with two ranks each, every host its own `smrun train` on its own loopback
+# address and /opt/ml tree, no Docker and no root needed. Prints where model.tar.gz landed.
 #
-# Builds only what it runs: the smrun target in build/ (about 100 compile steps, not the tests,
-# benchmarks and examples as well). build/ is configured exactly as scripts/build.sh configures
-# it, so README command 2 (scripts/test.sh) later builds the rest there and reuses smrun.
+# Builds only what it runs: the smrun target in build/ (not the tests, benchmarks and examples
+# as well). build/ is configured exactly as scripts/build.sh configures it, so README command 2
+# (scripts/test.sh) later builds the rest there and reuses smrun.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/setup-deps.sh"
 cmake -S "$root" -B "$root/build" -G Ninja -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" >/dev/null
 cmake --build "$root/build" -j "$(nproc)" --target smrun
 
-job="$(mktemp -d /tmp/smrun-quickstart-XXXXXX)"
-cp -r "$root/examples/quickstart/opt_ml/." "$job/"
-# The code travels as a sourcedir.tar.gz, the way the SageMaker SDK ships it.
-tar -czf "$job/sourcedir.tar.gz" -C "$root/examples/quickstart/code" .
-
-echo "== running the quickstart job in $job"
+out="$(mktemp -d /tmp/smrun-example-XXXXXX)"
+echo "== smrun local: 2 hosts x 2 ranks of examples/pytorch-ddp/train.py into $out/job"
 set +e
-SAGEMAKER_BASE_DIR="$job" SAGEMAKER_SUBMIT_DIRECTORY="file://$job/sourcedir.tar.gz" \
-  SMRUN_PYTHON="$(command -v python3)" "$root/build/smrun" train
+# Debian's python3-torch lives under /usr/bin/python3.
+SMRUN_PYTHON=/usr/bin/python3 "$root/build/smrun" local \
+  --hosts 2 --nproc-per-node 2 \
+  --program train.py --source-dir "$root/examples/pytorch-ddp" \
+  --hp epochs=20 --hp lr=0.1 \
+  --output "$out/job"
 status=$?
 set -e
-echo "== smrun exited with $status"
+echo "== smrun local exited with $status"
 if [ "$status" -ne 0 ]; then
-  echo "== output/failure:"; cat "$job/output/failure" 2>/dev/null || true
+  for f in "$out"/job/algo-*/output/failure; do
+    [ -f "$f" ] && { echo "== $f:"; cat "$f"; }
+  done
   exit "$status"
 fi
-echo "== model archive: $job/output/model.tar.gz"
-tar -tzvf "$job/output/model.tar.gz"
-echo "== model.json:"
-tar -xzOf "$job/output/model.tar.gz" model.json
+echo "== model archive: $out/job/model.tar.gz"
+tar -tzvf "$out/job/model.tar.gz"
+echo "== output archive: $out/job/output.tar.gz"
+tar -tzvf "$out/job/output.tar.gz"
