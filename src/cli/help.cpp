@@ -80,7 +80,8 @@ const std::vector<CommandInfo>& commands() {
        "Packs DIR's contents into OUT as a POSIX tar of parallel-compressed gzip members, written\n"
        "atomically (OUT keeps its old content or holds the complete archive).",
        "  -l, --level N        compression level 1-12 (default 6)\n"
-       "  -t, --threads N      compression threads (default 0: all cores)\n"
+       "  -t, --threads N      compression threads (default 0: every CPU the affinity mask and\n"
+       "                       cgroup CPU quota allow)\n"
        "  -h, --help           show this help\n",
        reads_nothing,
        {{"0", "packed"}, {"64", "usage error"}, {"68", "the archive could not be written"}}},

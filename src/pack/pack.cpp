@@ -1,4 +1,5 @@
 #include "smrun/pack/pack.hpp"
+#include "smrun/base/cpu_count.hpp"
 #include "smrun/base/log.hpp"
 
 #include <sys/stat.h>
@@ -89,10 +90,8 @@ base::Expected<PackResult> pack_directory(const fs::path& dir, const fs::path& o
   // compressor before it stops, and the temporary file is removed last unless committed.
   auto file = AtomicFile::create(out);
   if (!file) return base::Unexpected<base::Error>(std::move(file).error());
-  GzipOptions gzip{
-      options.level,
-      options.threads != 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency()),
-      options.block_size};
+  GzipOptions gzip{options.level, options.threads != 0 ? options.threads : base::usable_cpu_count(),
+                   options.block_size};
   ParallelGzipWriter gz(
       gzip, [&file](std::span<const std::uint8_t> bytes) { return file->write(bytes); });
   PackProgress progress;

@@ -34,8 +34,8 @@ struct PackProgress {
 };
 
 struct PackOptions {
-  int level = 6;                               // libdeflate level, 0..12
-  unsigned threads = 0;                        // compression threads; 0 = all cores
+  int level = 6;         // libdeflate level, 0..12
+  unsigned threads = 0;  // compression threads; 0 = the CPUs this process may use (cpu_count.hpp)
   std::size_t block_size = kDefaultBlockSize;  // uncompressed bytes per gzip member
   // Called from the packing thread every progress_interval while a pack runs (never for a pack
   // shorter than that), e.g. to log progress of a multi-GB model.
