@@ -59,22 +59,9 @@ int run_env_command(const std::vector<std::string>& args, env::EnvSnapshot proce
   parser.add_options()("f,format", "json, dotenv or shell",
                        cxxopts::value<std::string>()->default_value("json"))(
       "show-secrets", "print secret-looking values instead of ****")("h,help", "show this help");
-  std::vector<std::string> argv_store{"smrun env"};
-  argv_store.insert(argv_store.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_store) argv.push_back(a.data());
-  cxxopts::ParseResult opts;
-  try {
-    opts = parser.parse(static_cast<int>(argv.size()), argv.data());
-  } catch (const std::exception& e) {
-    return usage_error("env", e.what());
-  }
-  if (opts.count("help")) {
-    fmt::print("{}", command_help("env"));
-    return base::kExitSuccess;
-  }
-  if (!opts.unmatched().empty())
-    return usage_error("env", "unexpected argument '" + opts.unmatched().front() + "'");
+  auto parsed = parse_command_line(parser, "env", args);
+  if (const int* code = std::get_if<int>(&parsed)) return *code;
+  const cxxopts::ParseResult& opts = std::get<cxxopts::ParseResult>(parsed);
   const std::string format = opts["format"].as<std::string>();
   if (format != "json" && format != "dotenv" && format != "shell")
     return usage_error("env", "--format must be json, dotenv or shell (got '" + format + "')");

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "smrun/base/exit_code.hpp"
+#include "smrun/base/printable.hpp"
 #include "smrun_env_spec.hpp"
 
 namespace smrun::cli {
@@ -201,6 +202,29 @@ int usage_error(std::string_view command, std::string_view what) {
   if (find_command(command) != nullptr)
     fmt::print(stderr, "(`smrun {} --help` for more)\n", command);
   return base::kExitUsage;
+}
+
+std::variant<cxxopts::ParseResult, int> parse_command_line(cxxopts::Options& parser,
+                                                           std::string_view command,
+                                                           const std::vector<std::string>& args) {
+  std::vector<std::string> argv_store{"smrun " + std::string(command)};
+  argv_store.insert(argv_store.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_store) argv.push_back(a.data());
+  cxxopts::ParseResult opts;
+  try {
+    opts = parser.parse(static_cast<int>(argv.size()), argv.data());
+  } catch (const std::exception& e) {
+    return usage_error(command, e.what());
+  }
+  if (opts.count("help")) {
+    fmt::print("{}", command_help(command));
+    return base::kExitSuccess;
+  }
+  if (!opts.unmatched().empty())
+    return usage_error(command,
+                       "unexpected argument '" + base::printable(opts.unmatched().front()) + "'");
+  return opts;
 }
 
 }  // namespace smrun::cli

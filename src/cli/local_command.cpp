@@ -64,23 +64,9 @@ int run_local_command(const std::vector<std::string>& args, const env::EnvSnapsh
       "output", "", cxxopts::value<std::string>())("job-name", "", cxxopts::value<std::string>())(
       "checkpoint-dir", "", cxxopts::value<std::string>())(
       "first-address", "", cxxopts::value<std::string>())("h,help", "");
-  std::vector<std::string> argv_store{"smrun local"};
-  argv_store.insert(argv_store.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_store) argv.push_back(a.data());
-  cxxopts::ParseResult opts;
-  try {
-    opts = parser.parse(static_cast<int>(argv.size()), argv.data());
-  } catch (const std::exception& e) {
-    return usage_error("local", e.what());
-  }
-  if (opts.count("help")) {
-    fmt::print("{}", command_help("local"));
-    return base::kExitSuccess;
-  }
-  if (!opts.unmatched().empty())
-    return usage_error("local",
-                       "unexpected argument '" + base::printable(opts.unmatched().front()) + "'");
+  auto parsed = parse_command_line(parser, "local", args);
+  if (const int* code = std::get_if<int>(&parsed)) return *code;
+  const cxxopts::ParseResult& opts = std::get<cxxopts::ParseResult>(parsed);
 
   local::LocalArgs la;
   for (const cxxopts::KeyValue& kv : opts.arguments()) {

@@ -4,8 +4,11 @@
 // settings it reads (from env-spec/variables.json, generated at configure time) and its exit
 // codes. Usage errors print `smrun: error: ...` and the usage line, and exit 64.
 
+#include <cxxopts.hpp>
 #include <string>
 #include <string_view>
+#include <variant>
+#include <vector>
 
 namespace smrun::cli {
 
@@ -17,5 +20,12 @@ std::string command_usage(std::string_view command);
 
 // Prints `smrun: error: <what>` and the command's usage to stderr; returns kExitUsage.
 int usage_error(std::string_view command, std::string_view what);
+
+// Parses a command's arguments (those after its name) with `parser`. Returns the result, or the
+// exit code when the command ends here: --help printed (0); a parse error, or an argument the
+// parser does not take, printed as a usage error (64).
+std::variant<cxxopts::ParseResult, int> parse_command_line(cxxopts::Options& parser,
+                                                           std::string_view command,
+                                                           const std::vector<std::string>& args);
 
 }  // namespace smrun::cli
