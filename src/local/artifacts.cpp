@@ -39,18 +39,19 @@ base::Status merge_into(const fs::path& from, const fs::path& to) {
     const fs::path target = to / source.lexically_relative(from);
     const fs::file_status st = it->symlink_status(ec);
     if (ec) return merge_error(source, ec);
+    // Whatever stands at the target and is not what comes now goes first (a later host wins).
+    const fs::file_status existing = fs::symlink_status(target, ec);
     if (fs::is_directory(st)) {
-      if (fs::exists(fs::symlink_status(target, ec)) &&
-          !fs::is_directory(fs::symlink_status(target)))
-        fs::remove(target, ec);
+      if (fs::exists(existing) && !fs::is_directory(existing)) fs::remove(target, ec);
       fs::create_directories(target, ec);
       if (ec) return merge_error(target, ec);
       continue;
     }
-    if (fs::is_directory(fs::symlink_status(target, ec)))
+    if (fs::is_directory(existing))
       fs::remove_all(target, ec);
-    else
+    else if (fs::exists(existing))
       fs::remove(target, ec);
+    ec.clear();  // a leftover that could not be removed makes the write below fail
     if (fs::is_symlink(st)) {
       fs::copy_symlink(source, target, ec);
     } else if (fs::is_regular_file(st)) {
