@@ -66,9 +66,13 @@ Axis make_axis(Range range, int count, bool from_zero) {
   if (range.empty()) range = Range{0, 1};
   if (from_zero) range.lo = std::min(range.lo, 0.0);
   if (range.hi - range.lo <= std::abs(range.hi) * 1e-12) {  // one value: a band around it
-    const double pad = range.hi == 0 ? 1 : std::abs(range.hi) * 0.1;
-    range.lo -= pad;
-    range.hi += pad;
+    if (range.hi == 0) {                                    // 0 (an idle CPU): 0 to 1, not -1 to 1
+      range.hi = 1;
+    } else {
+      const double pad = std::abs(range.hi) * 0.1;
+      range.lo -= pad;
+      range.hi += pad;
+    }
   }
   Axis axis;
   axis.ticks = nice_ticks(range.lo, range.hi, count);

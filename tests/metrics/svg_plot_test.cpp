@@ -133,6 +133,16 @@ TEST(SvgPlot, ManySeriesKeepTheLegendShort) {
   EXPECT_EQ(std::find(all.begin(), all.end(), "algo-1 rank 12"), all.end());
 }
 
+// One value: a band around it; all zeros (an idle rank's CPU): 0 to 1.
+TEST(SvgPlot, ConstantSeriesGetABand) {
+  const auto doc = parse(render_svg(
+      {Series{"idle", "l", {{0, 0}, {1, 0}}}, Series{"flat", "l", {{0, 50}, {1, 50}}}}, {}));
+  const auto ticks = texts(doc, "//g[@id='panel-0']/text[@text-anchor='end']");
+  EXPECT_EQ(ticks, (std::vector<std::string>{"0", "0.2", "0.4", "0.6", "0.8", "1"}));
+  const auto flat = texts(doc, "//g[@id='panel-1']/text[@text-anchor='end']");
+  EXPECT_EQ(flat, (std::vector<std::string>{"44", "46", "48", "50", "52", "54", "56"}));
+}
+
 TEST(SvgPlot, NiceTicks) {
   EXPECT_EQ(nice_ticks(0, 1, 6), (std::vector<double>{0, 0.2, 0.4, 0.6, 0.8, 1}));
   EXPECT_EQ(nice_ticks(0.125, 0.6, 6), (std::vector<double>{0.1, 0.2, 0.3, 0.4, 0.5, 0.6}));
