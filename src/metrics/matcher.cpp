@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace smrun::metrics {
 
@@ -21,6 +22,29 @@ bool parse_number(std::string_view text, double& value) {
   if (end != copy.c_str() + copy.size()) return false;
   value = parsed;  // ERANGE: +-HUGE_VAL or a denormal, as Python's float() gives inf or the value
   return true;
+}
+
+std::optional<MpirunTag> mpirun_tag(std::string_view line) {
+  if (line.empty() || line.front() != '[') return std::nullopt;
+  std::size_t i = 1;
+  const auto digits = [&] {
+    const std::size_t start = i;
+    while (i < line.size() && i - start < 9 && line[i] >= '0' && line[i] <= '9') ++i;
+    return i > start;
+  };
+  if (!digits() || i >= line.size() || line[i] != ',') return std::nullopt;
+  const std::size_t rank_start = ++i;
+  if (!digits() || i >= line.size() || line[i] != ']') return std::nullopt;
+  MpirunTag tag;
+  tag.rank = std::stoi(std::string(line.substr(rank_start, i - rank_start)));
+  ++i;
+  for (std::string_view stream : {"<stdout>:", "<stderr>:"}) {
+    if (line.substr(i).starts_with(stream)) {
+      tag.length = i + stream.size();
+      return tag;
+    }
+  }
+  return std::nullopt;
 }
 
 std::string required_literal(std::string_view regex) {

@@ -92,6 +92,8 @@ double Recorder::now_s() const {
 }
 
 void Recorder::on_started(std::size_t worker, const supervise::ProcessSpec& spec, pid_t pid) {
+  if (m_mpi_tags.size() <= worker) m_mpi_tags.resize(worker + 1);
+  m_mpi_tags[worker] = spec.rank_hosts;
   const std::lock_guard lock(m_mutex);
   if (m_workers.size() <= worker) m_workers.resize(worker + 1);
   Worker& w = m_workers[worker];
@@ -109,14 +111,28 @@ void Recorder::on_exited(std::size_t worker) {
 }
 
 void Recorder::on_line(std::size_t worker, std::string_view line) {
+  std::optional<int> tagged_rank;
+  std::string host;
+  if (worker < m_mpi_tags.size() && m_mpi_tags[worker]) {
+    if (auto tag = mpirun_tag(line)) {
+      const supervise::RankHosts& where = *m_mpi_tags[worker];
+      tagged_rank = tag->rank;
+      line.remove_prefix(tag->length);
+      const auto index =
+          static_cast<std::size_t>(tag->rank / std::max(where.processes_per_host, 1));
+      if (index < where.hosts.size()) host = where.hosts[index];
+    }
+  }
   m_matches.clear();
   m_matcher.match(line, m_matches);
   if (m_matches.empty()) return;
   const double t = now_s();
   const std::lock_guard lock(m_mutex);
-  const std::string rank = worker < m_workers.size() ? m_workers[worker].rank : "";
+  const std::string rank = tagged_rank                 ? std::to_string(*tagged_rank)
+                           : worker < m_workers.size() ? m_workers[worker].rank
+                                                       : "";
   for (const MetricMatch& match : m_matches)
-    queue(QueuedRow{t, rank, match.definition, match.value});
+    queue(QueuedRow{t, rank, host, match.definition, match.value});
 }
 
 void Recorder::queue(QueuedRow row) {
@@ -183,8 +199,9 @@ void Recorder::sample() {
       const auto usage = m_cpu.sample(processes, roots, *uptime);
       for (std::size_t i = 0; i < usage.size(); ++i) {
         if (!usage[i]) continue;
-        rows.push_back(QueuedRow{t, ranks[i], m_resource_metrics + kCpu, usage[i]->cpu_percent});
-        rows.push_back(QueuedRow{t, ranks[i], m_resource_metrics + kRss, usage[i]->rss_mib});
+        rows.push_back(
+            QueuedRow{t, ranks[i], {}, m_resource_metrics + kCpu, usage[i]->cpu_percent});
+        rows.push_back(QueuedRow{t, ranks[i], {}, m_resource_metrics + kRss, usage[i]->rss_mib});
       }
     }
   }
@@ -207,8 +224,9 @@ void Recorder::sample() {
       for (const GpuUsage& gpu : parse_nvidia_smi_query(result->out)) {
         const std::string device = "gpu" + std::to_string(gpu.index);
         rows.push_back(
-            QueuedRow{t, device, m_resource_metrics + kGpuUtil, gpu.utilization_percent});
-        rows.push_back(QueuedRow{t, device, m_resource_metrics + kGpuMemory, gpu.memory_used_mib});
+            QueuedRow{t, device, {}, m_resource_metrics + kGpuUtil, gpu.utilization_percent});
+        rows.push_back(
+            QueuedRow{t, device, {}, m_resource_metrics + kGpuMemory, gpu.memory_used_mib});
       }
     }
   }
@@ -219,8 +237,9 @@ void Recorder::sample() {
 void Recorder::write_rows(std::vector<QueuedRow>& rows) {
   for (const QueuedRow& row : rows) {
     const std::string& metric = m_metric_names[row.metric];
-    m_csv.add(Row{row.time_s, m_options.host, row.rank, metric, row.value});
-    m_store.add(metric, series_label(m_options.host, row.rank), row.time_s, row.value);
+    const std::string& host = row.host.empty() ? m_options.host : row.host;
+    m_csv.add(Row{row.time_s, host, row.rank, metric, row.value});
+    m_store.add(metric, series_label(host, row.rank), row.time_s, row.value);
   }
 }
 

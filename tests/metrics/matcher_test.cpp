@@ -80,6 +80,17 @@ TEST(LineMatcher, RequiredLiteral) {
   EXPECT_TRUE(match(m, "los=0.5").empty());
 }
 
+TEST(LineMatcher, MpirunTag) {
+  auto tag = mpirun_tag("[1,12]<stdout>:loss=1");
+  ASSERT_TRUE(tag);
+  EXPECT_EQ(tag->rank, 12);
+  EXPECT_EQ(tag->length, 15u);
+  ASSERT_TRUE(mpirun_tag("[7,0]<stderr>:"));
+  EXPECT_FALSE(mpirun_tag("[1,2]<other>:x"));
+  EXPECT_FALSE(mpirun_tag("[1,]<stdout>:x"));
+  EXPECT_FALSE(mpirun_tag("loss=1"));
+}
+
 TEST(LineMatcher, ParseNumberIsStrict) {
   double v = 0;
   EXPECT_TRUE(parse_number(" 0.5 ", v));

@@ -124,6 +124,33 @@ TEST(Recorder, LinesBecomeRowsInOrderAndAPlot) {
   EXPECT_EQ(r.finish().values, 0u);  // once
 }
 
+// mpirun --tag-output: a tagged line counts for the rank and host in its tag, and is matched
+// without the tag; mpirun's own lines count for mpirun.
+TEST(Recorder, MpirunTaggedLinesCountForTheirRank) {
+  test::TempDir dir;
+  RecorderOptions options = options_in(dir);
+  options.definitions = {{"loss", "^loss=([0-9.]+)"}};
+  auto recorder = Recorder::start(options);
+  ASSERT_TRUE(recorder);
+  supervise::ProcessSpec mpirun;
+  mpirun.label = "algo-1:mpirun";
+  mpirun.rank_hosts = supervise::RankHosts{{"algo-1", "algo-2"}, 2};
+  (*recorder)->on_started(0, mpirun, 999999);
+  (*recorder)->on_line(0, "[1,3]<stdout>:loss=0.5");
+  (*recorder)->on_line(0, "[1,0]<stderr>:loss=0.25");
+  (*recorder)->on_line(0, "loss=0.125");
+  (*recorder)->on_exited(0);
+  (*recorder)->finish();
+  const auto rows = csv_rows(options.csv);
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_EQ(std::vector<std::string>(rows[1].begin() + 1, rows[1].end()),
+            (std::vector<std::string>{"algo-2", "3", "loss", "0.5"}));
+  EXPECT_EQ(std::vector<std::string>(rows[2].begin() + 1, rows[2].end()),
+            (std::vector<std::string>{"algo-1", "0", "loss", "0.25"}));
+  EXPECT_EQ(std::vector<std::string>(rows[3].begin() + 1, rows[3].end()),
+            (std::vector<std::string>{"algo-1", "mpirun", "loss", "0.125"}));
+}
+
 TEST(Recorder, WithoutDefinitionsNoLinesAreWanted) {
   test::TempDir dir;
   RecorderOptions options = options_in(dir);

@@ -3,6 +3,7 @@
 // Applies metric definitions to the program's output lines, as SageMaker does to its log events.
 
 #include <cstddef>
+#include <optional>
 #include <regex>
 #include <string_view>
 #include <vector>
@@ -41,6 +42,14 @@ class LineMatcher {
 
 // The number in `text` if all of it (surrounding blanks aside) is one.
 bool parse_number(std::string_view text, double& value);
+
+struct MpirunTag {
+  int rank = 0;
+  std::size_t length = 0;  // of the tag: the line's own text starts there
+};
+// The tag Open MPI's --tag-output puts before each line, "[<job>,<rank>]<stdout>:" (or
+// <stderr>), if the line starts with one.
+std::optional<MpirunTag> mpirun_tag(std::string_view line);
 
 // A piece of text every match of the ECMAScript `regex` contains (the longest run of plain
 // characters outside any group, class or alternation, e.g. "loss=" for "loss=([0-9.]+)"), or ""

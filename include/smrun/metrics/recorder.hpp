@@ -88,6 +88,7 @@ class Recorder final : public supervise::WorkerObserver {
   struct QueuedRow {
     double time_s = 0;
     std::string rank;
+    std::string host;        // empty: options.host
     std::size_t metric = 0;  // index in m_metric_names
     double value = 0;
   };
@@ -116,6 +117,9 @@ class Recorder final : public supervise::WorkerObserver {
 
   // The supervisor's thread only.
   std::vector<MetricMatch> m_matches;
+  // For each worker that is mpirun run with --tag-output: where its ranks live, so a line
+  // tagged "[1,3]<stdout>:" counts for rank 3 on its host (and is matched without the tag).
+  std::vector<std::optional<supervise::RankHosts>> m_mpi_tags;
 
   // The recorder's thread only (and finish(), after joining it).
   CsvWriter m_csv;
