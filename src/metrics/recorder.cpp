@@ -30,6 +30,9 @@ constexpr const char* kResourceNames[] = {"cpu_percent", "memory_rss_mib",
 // recently (a gang of 64 ranks starting must not cost 64 scans of /proc).
 constexpr std::chrono::milliseconds kMinSampleGap{200};
 
+// Queued rows that wake the writer before its period is up.
+constexpr std::size_t kBatchRows = 4096;
+
 // The rank column: the global rank; else the label without its host ("torchrun" of
 // "algo-1:torchrun"); empty for the process launcher's one process, labelled with the host.
 std::string rank_column(const supervise::ProcessSpec& spec, std::string_view host) {
@@ -142,7 +145,7 @@ void Recorder::queue(QueuedRow row) {
   }
   m_queue.push_back(std::move(row));
   // A batch worth writing wakes the writer before its period is up.
-  if (m_queue.size() == 4096) m_wake.notify_one();
+  if (m_queue.size() == kBatchRows) m_wake.notify_one();
 }
 
 void Recorder::run() {
@@ -154,7 +157,7 @@ void Recorder::run() {
   while (true) {
     const Clock::time_point flush_at = Clock::now() + kFlushPeriod;
     m_wake.wait_until(lock, std::min(flush_at, next_sample), [&] {
-      return m_stop || m_new_worker || m_queue.size() >= 4096 ||
+      return m_stop || m_new_worker || m_queue.size() >= kBatchRows ||
              (sampling && Clock::now() >= next_sample);
     });
     const bool stop = m_stop;

@@ -8,6 +8,13 @@
 // queue rows under a lock held for a push; the recorder's own thread samples /proc and
 // nvidia-smi (with a time limit) and does all the file writing, so neither a slow disk nor a
 // wedged GPU driver can hold up the supervisor loop.
+//
+// nvidia-smi is the one child not started by the supervisor while it runs (the exception to
+// "the supervisor owns every child"): run_and_capture waits for it by pid, and when the
+// supervisor's waitpid(-1) reaps it first, its output has still been read in full (an exit code
+// lost that way reads as 0; output that does not parse gives no rows). No query starts once no
+// worker is running, so the supervisor's end-of-run sweep of leftover children meets none, short
+// of one that was already under way.
 
 #include <sys/types.h>
 
