@@ -18,6 +18,8 @@ PACKAGES=(
   python3-botocore openssl nodejs
   openmpi-bin libopenmpi-dev openssh-server openssh-client
   debootstrap debian-archive-keyring podman runc
+  # headless rendering of output/data/metrics.svg (tests/metrics/svg_render_test.cpp)
+  chromium
 )
 
 missing=()

@@ -21,8 +21,10 @@
 #include "smrun/cluster/address.hpp"
 #include "smrun/cluster/port_probe.hpp"
 #include "smrun/config/py_json.hpp"
+#include "smrun/env/devices.hpp"
 #include "smrun/launch/launch_plan.hpp"
 #include "smrun/launch/mpi_plan.hpp"
+#include "smrun/metrics/recorder.hpp"
 #include "smrun/report/failure_report.hpp"
 #include "smrun/report/mpirun_output.hpp"
 #include "smrun/report/outcome_files.hpp"
@@ -204,6 +206,34 @@ void log_invocation(const launch::ProcessPlan& process, const JobContext& ctx) {
     log::debug("env {}={}", k, base::is_secret_name(k) ? base::kRedacted : v);
 }
 
+// Metrics (SMRUN_METRIC_DEFINITIONS, SMRUN_METRIC_INTERVAL_SECONDS) for every attempt of the
+// job, or null when neither is set. Metrics never fail a job: a CSV that cannot be created is a
+// warning.
+std::unique_ptr<metrics::Recorder> start_metrics(const JobContext& ctx) {
+  const settings::Settings& s = ctx.training.settings;
+  const bool sampling_set = s.metric_interval && *s.metric_interval > 0;
+  if (s.metric_definitions.empty() && !sampling_set) return nullptr;
+  metrics::RecorderOptions options;
+  options.csv = ctx.paths.output_data / metrics::kCsvName;
+  options.svg = ctx.paths.output_data / metrics::kSvgName;
+  options.host = ctx.hostname;
+  options.definitions = s.metric_definitions;
+  options.interval = std::chrono::seconds(s.metric_interval.value_or(5));
+  // GPU use only where GPUs were found (or declared with SMRUN_NUM_GPUS) and nvidia-smi exists.
+  if (ctx.training.devices.gpus > 0) {
+    if (auto smi = env::resolve_on_path(ctx.process_env, "nvidia-smi"); !smi.empty()) {
+      options.gpu_query.argv = {smi};
+      for (const auto& [k, v] : ctx.process_env) options.gpu_query.env.push_back(k + "=" + v);
+    }
+  }
+  auto recorder = metrics::Recorder::start(std::move(options));
+  if (!recorder) {
+    log::warn("metrics are not recorded: {}", recorder.error().message);
+    return nullptr;
+  }
+  return std::move(*recorder);
+}
+
 // One attempt of the job: plan, supervise, verdict. `restart` is not 0 when the gang starts
 // again (the caller loops); otherwise exit_code is the job's, outcome files written.
 struct AttemptOutcome {
@@ -369,11 +399,16 @@ int run_launch_plan(JobContext& ctx, const launch::ProcessPlan& process,
   std::vector<std::string> earlier_attempts;  // the root cause of each attempt restarted
   // The restart number comes from the verdict (the master's, on several hosts), so every host
   // counts the same.
+  const std::unique_ptr<metrics::Recorder> recorder = start_metrics(ctx);
+  options.observer = recorder.get();
   for (;;) {
     const int restarts_left = std::max(0, *restarts - inputs.restart_count);
     auto outcome = run_attempt(ctx, process, topology, options, inputs, channel.get(), ccfg,
                                restarts_left, earlier_attempts);
-    if (outcome.restart == 0) return outcome.exit_code;
+    if (outcome.restart == 0) {
+      if (recorder) recorder->finish();
+      return outcome.exit_code;
+    }
     earlier_attempts.push_back(outcome.root_cause);
     inputs.restart_count = outcome.restart;
   }

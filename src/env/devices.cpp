@@ -18,22 +18,6 @@ namespace {
 // nvidia-smi can hang for minutes on a wedged driver; start-up must stay bounded.
 constexpr auto kToolTimeout = std::chrono::seconds(15);
 
-std::string resolve_on_path(const EnvSnapshot& env, std::string_view name) {
-  auto path =
-      lookup(env, "PATH").value_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-  std::stringstream ss(path);
-  std::string dir;
-  while (std::getline(ss, dir, ':')) {
-    if (dir.empty()) dir = ".";
-    std::string candidate = dir + "/" + std::string(name);
-    struct stat st {};
-    if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
-        ::access(candidate.c_str(), X_OK) == 0)
-      return candidate;
-  }
-  return {};
-}
-
 // Runs a tool (the one spawner, supervise/spawn) and returns its stdout if it exits 0 within the
 // time limit.
 std::optional<std::string> capture_tool(const EnvSnapshot& env, const std::string& exe,
@@ -94,6 +78,22 @@ std::optional<int> count_neuron_cores_in_neuron_ls_json(std::string_view json) {
     total += *n;
   }
   return static_cast<int>(total);
+}
+
+std::string resolve_on_path(const EnvSnapshot& env, std::string_view name) {
+  auto path =
+      lookup(env, "PATH").value_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  std::stringstream ss(path);
+  std::string dir;
+  while (std::getline(ss, dir, ':')) {
+    if (dir.empty()) dir = ".";
+    std::string candidate = dir + "/" + std::string(name);
+    struct stat st {};
+    if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+        ::access(candidate.c_str(), X_OK) == 0)
+      return candidate;
+  }
+  return {};
 }
 
 bool is_on_path(const EnvSnapshot& env, std::string_view name) {

@@ -203,6 +203,19 @@ class Reader {
     return out;
   }
 
+  // SageMaker's metric definitions (JSON); the error says which definition is wrong and how.
+  base::Expected<std::vector<metrics::MetricDefinition>> metric_definitions(
+      std::string_view name) const {
+    const SettingRule& rule = rule_of(name);
+    auto value = raw(rule, true);
+    if (!value) return std::vector<metrics::MetricDefinition>{};
+    auto parsed = metrics::parse_definitions(*value);
+    if (!parsed)
+      return base::Unexpected(bad(rule, "a JSON list of {\"Name\": ..., \"Regex\": ...} objects; " +
+                                            parsed.error().message));
+    return parsed;
+  }
+
  private:
   const Lookup& m_lookup;
 };
@@ -243,6 +256,10 @@ base::Expected<Settings> read_settings(const Lookup& lookup) {
   if (auto v = r.text("SMRUN_RANK_LOG_DIR")) s.rank_log_dir = *v;
   SMRUN_READ(log_ranks, r.rank_set("SMRUN_LOG_RANKS"));
   s.log_ranks = std::move(*log_ranks);
+  SMRUN_READ(definitions, r.metric_definitions("SMRUN_METRIC_DEFINITIONS"));
+  s.metric_definitions = std::move(*definitions);
+  SMRUN_READ(metric_interval, r.integer("SMRUN_METRIC_INTERVAL_SECONDS"));
+  s.metric_interval = as_int(*metric_interval);
 
   s.python = r.text("SMRUN_PYTHON").value_or("python3");
   SMRUN_READ(launcher, r.choice("SMRUN_LAUNCHER"));

@@ -132,13 +132,14 @@ bool OutputRelay::read_once(WorkerStreams& worker, Stream& stream) {
   if (n < 0)
     log::warn("reading {} of {}: {}", stream.is_stderr ? "stderr" : "stdout", worker.label,
               base::errno_text(errno));
-  close_stream(stream);  // EOF: every writer (worker and its descendants) is gone
+  close_stream(worker, stream);  // EOF: every writer (worker and its descendants) is gone
   return false;
 }
 
 void OutputRelay::deliver(WorkerStreams& worker, Stream& stream, std::string_view data) {
   if (stream.is_stderr) worker.tail.append(data);
   write_log(worker, data);
+  if (m_observer != nullptr) observe(worker, stream, data);
   if (!worker.console) return;  // hidden by SMRUN_LOG_RANKS
   std::string lines = stream.sink->buffer();
   if (!stream.lines) {
@@ -152,7 +153,43 @@ void OutputRelay::deliver(WorkerStreams& worker, Stream& stream, std::string_vie
   stream.sink->push(std::move(lines));
 }
 
-void OutputRelay::close_stream(Stream& stream) {
+// Cuts the stream into lines at '\n' for the observer: a line that arrives whole in one read is
+// passed straight from the read buffer; only a line split between reads is copied.
+void OutputRelay::observe(const WorkerStreams& worker, Stream& stream, std::string_view data) {
+  const auto index = static_cast<std::size_t>(&worker - m_workers.data());
+  constexpr std::size_t kMax = WorkerObserver::kMaxLineBytes;
+  while (!data.empty()) {
+    const std::size_t nl = data.find('\n');
+    const std::string_view piece = data.substr(0, nl);
+    if (!stream.observed_cut) {
+      const std::size_t room = kMax - stream.observed.size();
+      if (nl != std::string_view::npos && stream.observed.empty()) {
+        std::string_view line = piece.substr(0, std::min(piece.size(), kMax));
+        if (!line.empty() && line.back() == '\r' && piece.size() <= kMax) line.remove_suffix(1);
+        m_observer->on_line(index, line);
+      } else {
+        stream.observed.append(piece.substr(0, std::min(room, piece.size())));
+        stream.observed_cut = stream.observed.size() >= kMax;
+      }
+    }
+    if (nl == std::string_view::npos) return;
+    if (!stream.observed.empty()) observe_end(worker, stream);
+    stream.observed_cut = false;
+    data.remove_prefix(nl + 1);
+  }
+}
+
+void OutputRelay::observe_end(const WorkerStreams& worker, Stream& stream) {
+  if (!stream.observed.empty() && stream.observed.back() == '\r' && !stream.observed_cut)
+    stream.observed.pop_back();
+  if (!stream.observed.empty())
+    m_observer->on_line(static_cast<std::size_t>(&worker - m_workers.data()), stream.observed);
+  stream.observed.clear();
+  stream.observed_cut = false;
+}
+
+void OutputRelay::close_stream(WorkerStreams& worker, Stream& stream) {
+  if (m_observer != nullptr) observe_end(worker, stream);
   if (stream.lines) {
     std::string last;
     stream.lines->finish(last);
@@ -187,7 +224,7 @@ void OutputRelay::abandon() {
   for (std::size_t i = 0; i < m_workers.size(); ++i) {
     drain_worker(i);
     for (Stream* stream : {&m_workers[i].out, &m_workers[i].err})
-      if (stream->fd.valid()) close_stream(*stream);
+      if (stream->fd.valid()) close_stream(m_workers[i], *stream);
   }
   const std::size_t dropped = m_stdout.dropped_bytes() + m_stderr.dropped_bytes();
   if (dropped > 0)

@@ -129,8 +129,11 @@ base::Status Supervision::start(const std::vector<ProcessSpec>& specs,
                                  [](const ProcessSpec& spec) { return !spec.service; });
   SpawnOptions spawn_options;
   // A hidden process's stdout is captured too, to be dropped (kept in its log file).
+  WorkerObserver* observer = m_options.observer;
+  const bool observe_lines = observer != nullptr && observer->wants_lines();
+  if (observe_lines) m_relay.observe_lines(observer);
   spawn_options.capture_stdout =
-      m_options.prefix_output || m_options.log_dir.has_value() ||
+      m_options.prefix_output || m_options.log_dir.has_value() || observe_lines ||
       std::any_of(specs.begin(), specs.end(), [](const ProcessSpec& s) { return !s.console; });
   // Children exec while the next ones are forked (a gang of 256 ranks started one exec at a
   // time took twice as long); at most kSpawnsInFlight wait for their exec report at once, which
@@ -158,6 +161,7 @@ base::Status Supervision::start(const std::vector<ProcessSpec>& specs,
       log::error("{}: {}", spec->label, worker.exec_failure->message);
     } else {
       log::info("started {} (pid {})", spec->label, worker.pid);
+      if (observer != nullptr) observer->on_started(index, *spec, worker.pid);
     }
   };
   std::optional<base::Error> failed;
@@ -319,6 +323,7 @@ void Supervision::on_worker_exit(Worker& worker, int status) {
   result.ended_at = std::chrono::system_clock::now();
   result.exit = decode_wait_status(status);
   if (worker.exec_failure) result.exit = ExitInfo{worker.exec_failure->exit_code, 0, false};
+  if (m_options.observer != nullptr && !worker.exec_failure) m_options.observer->on_exited(index);
   const bool failure = !worker.stopped_as_service && (result.exec_failed || failed(result.exit));
   if (worker.service && !worker.stopped_as_service && !failed(result.exit))
     log::warn("service {} (pid {}) ended before the job did", result.label, worker.pid);

@@ -154,7 +154,7 @@ TEST(Settings, EveryCheckedSettingRejectsGarbage) {
                                                 "SMRUN_CLUSTER_TOKEN", "SMRUN_RANK_LOG_DIR",
                                                 "SMRUN_MPI_RSH_AGENT", "SMRUN_TORCHRUN"};
   const auto names = setting_names();
-  EXPECT_EQ(names.size(), 33u);
+  EXPECT_EQ(names.size(), 35u);
   for (std::string_view name : names) {
     auto s = read_settings(Env{{std::string(name), "[not valid"}});
     if (free_text.count(name) != 0) {
@@ -188,6 +188,33 @@ TEST(Settings, UnknownSmrunNamesAreListed) {
                               {"SM_HOSTS", "[]"},
                               {"PATH", "/bin"}}),
             (std::vector<std::string>{"SMRUN_S3_PART_SIZE", "SMRUN_TERM_GRACE_SECOND"}));
+}
+
+// The settings parser reads the variable through parse_definitions: the error names the
+// variable, and its kind is a config error (exit code 65).
+TEST(Settings, MetricDefinitionsAreParsedAndTheErrorNamesTheVariable) {
+  auto s =
+      read_settings(Env{{"SMRUN_METRIC_DEFINITIONS", R"J([{"Name": "loss", "Regex": "("}])J"}});
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().kind, base::ErrorKind::kConfig);
+  EXPECT_EQ(
+      s.error().message.rfind(
+          R"J(environment variable SMRUN_METRIC_DEFINITIONS='[{"Name": "loss", "Regex": "("}]': )J"
+          R"J(expected a JSON list of {"Name": ..., "Regex": ...} objects; definition 1 ("loss"): )J",
+          0),
+      0u)
+      << s.error().message;
+  auto ok = read_settings(
+      Env{{"SMRUN_METRIC_DEFINITIONS", R"J([{"Name": "loss", "Regex": "loss=(\\S+)"}])J"},
+          {"SMRUN_METRIC_INTERVAL_SECONDS", "2"}});
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(ok->metric_definitions,
+            (std::vector<metrics::MetricDefinition>{{"loss", "loss=(\\S+)"}}));
+  EXPECT_EQ(ok->metric_interval, 2);
+  auto unset = read_settings(Env{});
+  ASSERT_TRUE(unset);
+  EXPECT_TRUE(unset->metric_definitions.empty());
+  EXPECT_FALSE(unset->metric_interval);
 }
 
 }  // namespace

@@ -35,5 +35,7 @@ base::Expected<DeviceCounts> detect_devices(const EnvSnapshot& env,
 
 // `which NAME` over PATH: true if an executable file of that name is found.
 bool is_on_path(const EnvSnapshot& env, std::string_view name);
+// The same lookup: the executable's path ("<dir>/NAME"), or empty when there is none.
+std::string resolve_on_path(const EnvSnapshot& env, std::string_view name);
 
 }  // namespace smrun::env

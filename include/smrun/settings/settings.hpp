@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "smrun/base/expected.hpp"
+#include "smrun/metrics/definitions.hpp"
 
 namespace smrun::settings {
 
@@ -40,6 +41,11 @@ struct Settings {
   std::optional<std::filesystem::path> rank_log_dir;   // SMRUN_RANK_LOG_DIR
   // SMRUN_LOG_RANKS: inclusive [first, last] ranges of the ranks shown on the console.
   std::optional<std::vector<std::pair<int, int>>> log_ranks;
+
+  // Metrics: the definitions, and the resource sampling interval in seconds (0: off; unset: 5
+  // when there are definitions, else no metrics at all).
+  std::vector<metrics::MetricDefinition> metric_definitions;  // SMRUN_METRIC_DEFINITIONS
+  std::optional<int> metric_interval;                         // SMRUN_METRIC_INTERVAL_SECONDS
 
   // Launch.
   std::string python = "python3";                             // SMRUN_PYTHON

@@ -13,6 +13,7 @@
 #include "smrun/supervise/line_prefixer.hpp"
 #include "smrun/supervise/output_sink.hpp"
 #include "smrun/supervise/stderr_tail.hpp"
+#include "smrun/supervise/worker_observer.hpp"
 
 namespace smrun::supervise {
 
@@ -44,6 +45,11 @@ class OutputRelay {
   void add_worker(const std::string& label, UniqueFd stdout_fd, UniqueFd stderr_fd,
                   UniqueFd log_file, std::optional<RankHosts> rank_hosts = {}, bool console = true,
                   bool nested = false);
+
+  // Every line each worker writes to a captured pipe also goes to observer->on_line() (cut as
+  // WorkerObserver says), whether it is shown on the console or not. Null: no line is looked
+  // at (nothing is spent on it).
+  void observe_lines(WorkerObserver* observer) { m_observer = observer; }
 
   // Appends the descriptors to poll (pipes with room in their sink, sinks with queued output)
   // and remembers where they are; handle() takes the same vector after poll().
@@ -78,6 +84,8 @@ class OutputRelay {
     UniqueFd fd;
     OutputSink* sink = nullptr;
     std::optional<LinePrefixer> lines;  // set with prefix_lines
+    std::string observed;               // the observed line so far (m_observer set)
+    bool observed_cut = false;          // it reached kMaxLineBytes: the rest is skipped
     bool is_stderr = false;
   };
   struct WorkerStreams {
@@ -99,7 +107,9 @@ class OutputRelay {
   // false when nothing more can be read now (EAGAIN, or the pipe closed at EOF or error).
   bool read_once(WorkerStreams& worker, Stream& stream);
   void deliver(WorkerStreams& worker, Stream& stream, std::string_view data);
-  void close_stream(Stream& stream);
+  void close_stream(WorkerStreams& worker, Stream& stream);
+  void observe(const WorkerStreams& worker, Stream& stream, std::string_view data);
+  void observe_end(const WorkerStreams& worker, Stream& stream);
   void write_log(WorkerStreams& worker, std::string_view data);
   void report_sink_failures();
 
@@ -112,6 +122,7 @@ class OutputRelay {
   std::size_t m_poll_base = 0;
   std::vector<PollEntry> m_polled;
   bool m_abandoned = false;
+  WorkerObserver* m_observer = nullptr;
 };
 
 }  // namespace smrun::supervise

@@ -10,6 +10,7 @@
 #include "smrun/supervise/process_spec.hpp"
 #include "smrun/supervise/run_result.hpp"
 #include "smrun/supervise/supervisor_hooks.hpp"
+#include "smrun/supervise/worker_observer.hpp"
 
 namespace smrun::supervise {
 
@@ -18,6 +19,8 @@ struct SuperviseOptions {
   std::size_t stderr_tail_bytes = 64 * 1024;
   // Polled inside the loop (the multi-host control channel); not owned, may be null.
   SupervisorHooks* hooks = nullptr;
+  // Follows the workers (metrics): their starts, exits and output lines; not owned, may be null.
+  WorkerObserver* observer = nullptr;
   // Multi-rank jobs: every worker's stdout and stderr are piped, and each line goes to smrun's
   // stdout / stderr as "[<label>] <line>" (see LinePrefixer, OutputSink). Off: stdout is
   // inherited and stderr relayed raw.
