@@ -86,7 +86,11 @@ TEST(LocalRun, TwoHostsRunAtOnceEachLineIsPrefixedAndTheModelsAreMerged) {
   LocalJobFiles f;
   ProcessResult r = run_process(
       {.argv = f.args({"--nproc-per-node", "2", "--hp", "epochs=3", "--hp", "name=res net"}),
-       .env = local_env(f.dir.path(), {{"SCRATCH", f.scratch.string()}, {"MY_FLAG", "on"}}),
+       .env = local_env(f.dir.path(), {{"SCRATCH", f.scratch.string()},
+                                       {"MY_FLAG", "on"},
+                                       {"SMRUN_METRIC_INTERVAL_SECONDS", "0"},
+                                       {"SMRUN_METRIC_DEFINITIONS",
+                                        R"([{"Name": "world", "Regex": "of ([0-9]+) on"}])"}}),
        .timeout = 120s});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   // Rank lines keep the [host:rank] prefix their host gave them; ranks get the master's IP.
@@ -120,6 +124,19 @@ TEST(LocalRun, TwoHostsRunAtOnceEachLineIsPrefixedAndTheModelsAreMerged) {
     EXPECT_EQ(fs::read_symlink(f.output / host / "input" / "data" / "train"), f.data);
   }
   EXPECT_EQ(read_file(f.data / "a.csv"), "1,2");
+  // Each host records its own ranks' metrics, and the log says where each plot is.
+  for (const std::string host : {"algo-1", "algo-2"}) {
+    const fs::path data = f.output / host / "output" / "data";
+    EXPECT_NE(
+        r.err.find("smrun local: metrics plot of " + host + ": " + (data / "metrics.svg").string()),
+        std::string::npos)
+        << r.err;
+    const std::string csv = read_file(data / "metrics.csv");
+    const int first = host == "algo-1" ? 0 : 2;
+    for (int rank = first; rank < first + 2; ++rank)
+      EXPECT_NE(csv.find("," + host + "," + std::to_string(rank) + ",world,4\n"), std::string::npos)
+          << csv;
+  }
 }
 
 TEST(LocalRun, ARankFailureOnTheSecondHostIsTheJobsVerdictOnEveryHost) {
