@@ -161,6 +161,7 @@ base::Status TarWriter::add_file(const std::string& name, const struct stat& inf
     int fd;
     ~FdCloser() { ::close(fd); }
   } closer{fd};
+  // Only files past the prefetcher's limit come here: worth the call.
   (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 
   const std::int64_t size = info.st_size;
@@ -187,6 +188,19 @@ base::Status TarWriter::add_file(const std::string& name, const struct stat& inf
     remaining -= n;
     m_content_bytes += static_cast<std::uint64_t>(n);
   }
+  return {};
+}
+
+base::Status TarWriter::add_file_contents(const std::string& name, const struct stat& info,
+                                          std::span<const std::uint8_t> contents) {
+  if (base::Status s =
+          write_header(name, info, AE_IFREG, static_cast<std::int64_t>(contents.size()), nullptr);
+      !s)
+    return s;
+  if (contents.empty()) return {};
+  const la_ssize_t written = archive_write_data(m_archive, contents.data(), contents.size());
+  if (written != static_cast<la_ssize_t>(contents.size())) return archive_failure("add", name);
+  m_content_bytes += contents.size();
   return {};
 }
 

@@ -2,10 +2,16 @@
 #include "smrun/base/sys_error.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <deque>
+#include <memory>
 #include <system_error>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -13,68 +19,162 @@ namespace smrun::pack {
 
 namespace {
 
+// Below this many entries the stat pass runs on the calling thread alone.
+constexpr std::size_t kParallelFromEntries = 2048;
+// Entries of one directory stat'ed by one task: large directories are shared between threads.
+constexpr std::size_t kTaskEntries = 512;
+
 base::Unexpected<base::Error> read_failure(const std::filesystem::path& p, int err) {
   return base::fail(base::ErrorKind::kPack,
                     fmt::format("cannot read {}: {}", p.string(), base::errno_text(err)));
 }
 
-// Names in one directory, sorted byte-wise (std::string compares as unsigned char), so the order
-// does not depend on the filesystem's hash order or the locale.
-base::Expected<std::vector<std::string>> sorted_names(const std::filesystem::path& dir) {
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return read_failure(dir, errno);
-  std::vector<std::string> names;
+struct DirCloser {
+  void operator()(DIR* d) const { ::closedir(d); }
+};
+using DirHandle = std::unique_ptr<DIR, DirCloser>;
+
+// The tree in archive order, with names and types from readdir only (one getdents call returns
+// hundreds of names); the per-entry stat is the second pass, which can run in parallel.
+struct Draft {
+  std::deque<TreeEntry> entries;               // a deque: growing never moves the entries
+  std::vector<std::vector<std::size_t>> kids;  // per directory: its entries, in order
+};
+
+struct Named {
+  std::string name;
+  unsigned char type;
+};
+
+base::Status walk_names(TreeListing& listing, std::size_t dir_index, const std::string& prefix,
+                        Draft& draft) {
+  const std::filesystem::path dir = listing.dirs[dir_index];
+  const int fd = open_listed_directory(listing, dir_index);
+  if (fd < 0) return read_failure(dir, errno);
+  DirHandle handle(::fdopendir(fd));
+  if (!handle) {
+    const int err = errno;
+    ::close(fd);
+    return read_failure(dir, err);
+  }
+  std::vector<Named> names;
   for (;;) {
     errno = 0;
-    const dirent* e = ::readdir(d);
+    const dirent* e = ::readdir(handle.get());
     if (e == nullptr) break;
     std::string_view n(e->d_name);
-    if (n != "." && n != "..") names.emplace_back(n);
+    if (n != "." && n != "..") names.push_back({std::string(n), e->d_type});
   }
-  const int err = errno;
-  ::closedir(d);
-  if (err != 0) return read_failure(dir, err);
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
-base::Status walk(const std::filesystem::path& dir, const std::string& prefix,
-                  TreeListing& listing) {
-  auto names = sorted_names(dir);
-  if (!names) return base::Unexpected<base::Error>(std::move(names).error());
-  for (const std::string& n : *names) {
-    TreeEntry entry;
-    entry.name = prefix.empty() ? n : prefix + "/" + n;
-    entry.path = dir / n;
-    if (::lstat(entry.path.c_str(), &entry.info) != 0) return read_failure(entry.path, errno);
-    const mode_t type = entry.info.st_mode & S_IFMT;
-    if (type == S_IFREG) {
-      entry.kind = EntryKind::kFile;
-    } else if (type == S_IFLNK) {
-      entry.kind = EntryKind::kSymlink;
-      std::error_code ec;
-      entry.link_target = std::filesystem::read_symlink(entry.path, ec).string();
-      if (ec) return read_failure(entry.path, ec.value());
-    } else if (type == S_IFDIR) {
-      entry.kind = EntryKind::kDirectory;
-    } else {
-      listing.skipped.push_back(entry.name);
-      continue;
+  if (errno != 0) return read_failure(dir, errno);
+  // Byte-wise (std::string compares as unsigned char): independent of the filesystem's hash order
+  // and of the locale.
+  std::sort(names.begin(), names.end(),
+            [](const Named& a, const Named& b) { return a.name < b.name; });
+  for (Named& n : names) {
+    if (n.type == DT_UNKNOWN) {  // filesystems without d_type: ask
+      struct stat info {};
+      if (::fstatat(fd, n.name.c_str(), &info, AT_SYMLINK_NOFOLLOW) != 0)
+        return read_failure(dir / n.name, errno);
+      n.type = S_ISDIR(info.st_mode) ? DT_DIR : DT_REG;
     }
-    const bool is_dir = entry.kind == EntryKind::kDirectory;
-    std::filesystem::path sub = entry.path;
-    std::string sub_name = entry.name;
-    listing.entries.push_back(std::move(entry));
-    if (is_dir) {
-      if (base::Status s = walk(sub, sub_name, listing); !s) return s;
+  }
+  handle.reset();
+  for (Named& n : names) {
+    TreeEntry& entry = draft.entries.emplace_back();
+    entry.name = prefix.empty() ? std::move(n.name) : prefix + "/" + n.name;
+    entry.dir = dir_index;
+    entry.kind = n.type == DT_DIR ? EntryKind::kDirectory : EntryKind::kFile;  // checked by stat
+    draft.kids[dir_index].push_back(draft.entries.size() - 1);
+    if (n.type == DT_DIR) {
+      const std::size_t sub = listing.dirs.size();
+      listing.dirs.push_back(listing.root / entry.name);
+      draft.kids.emplace_back();
+      if (base::Status s = walk_names(listing, sub, entry.name, draft); !s) return s;
     }
   }
   return {};
 }
 
+// readlinkat() into a buffer that grows until the target fits. Returns 0 or an errno.
+int read_link_at(int dir_fd, const char* name, std::string& target) {
+  target.assign(256, '\0');
+  for (;;) {
+    const ssize_t n = ::readlinkat(dir_fd, name, target.data(), target.size());
+    if (n < 0) return errno;
+    if (static_cast<std::size_t>(n) < target.size()) {
+      target.resize(static_cast<std::size_t>(n));
+      return 0;
+    }
+    target.resize(target.size() * 2);
+  }
+}
+
+// One stat task: entries [begin, end) of one directory's kids, looked up relative to the open
+// directory (no path walk per entry). Failures are recorded per entry as errno.
+struct StatTask {
+  std::size_t dir;
+  std::size_t begin;
+  std::size_t end;
+};
+
+void run_stat_task(const TreeListing& listing, const StatTask& task, Draft& draft,
+                   std::vector<int>& errors) {
+  const std::vector<std::size_t>& kids = draft.kids[task.dir];
+  const int fd = open_listed_directory(listing, task.dir);
+  if (fd < 0) {
+    const int err = errno;
+    for (std::size_t k = task.begin; k < task.end; ++k) errors[kids[k]] = err;
+    return;
+  }
+  for (std::size_t k = task.begin; k < task.end; ++k) {
+    TreeEntry& entry = draft.entries[kids[k]];
+    const char* base = TreeListing::base_name(entry);
+    if (::fstatat(fd, base, &entry.info, AT_SYMLINK_NOFOLLOW) != 0) {
+      errors[kids[k]] = errno;
+      continue;
+    }
+    if (S_ISLNK(entry.info.st_mode)) errors[kids[k]] = read_link_at(fd, base, entry.link_target);
+  }
+  ::close(fd);
+}
+
+void stat_all(const TreeListing& listing, Draft& draft, unsigned threads,
+              std::vector<int>& errors) {
+  std::vector<StatTask> tasks;
+  for (std::size_t d = 0; d < draft.kids.size(); ++d)
+    for (std::size_t b = 0; b < draft.kids[d].size(); b += kTaskEntries)
+      tasks.push_back({d, b, std::min(b + kTaskEntries, draft.kids[d].size())});
+  if (threads <= 1 || draft.entries.size() < kParallelFromEntries) {
+    for (const StatTask& t : tasks) run_stat_task(listing, t, draft, errors);
+    return;
+  }
+  // Tasks touch disjoint entries; each thread claims the next task.
+  std::atomic<std::size_t> next{0};
+  auto work = [&] {
+    for (std::size_t t = next.fetch_add(1); t < tasks.size(); t = next.fetch_add(1))
+      run_stat_task(listing, tasks[t], draft, errors);
+  };
+  std::vector<std::thread> pool;
+  for (unsigned i = 1; i < threads; ++i) pool.emplace_back(work);
+  work();
+  for (std::thread& t : pool) t.join();
+}
+
 }  // namespace
 
-base::Expected<TreeListing> list_tree(const std::filesystem::path& root) {
+const char* TreeListing::base_name(const TreeEntry& e) {
+  const std::size_t slash = e.name.rfind('/');
+  return e.name.c_str() + (slash == std::string::npos ? 0 : slash + 1);
+}
+
+int open_listed_directory(const TreeListing& listing, std::size_t dir) {
+  // The root may be a symlink and is followed; a directory below that was swapped for a symlink
+  // since it was listed fails (ELOOP) instead of being read through the link.
+  return ::open(listing.dirs[dir].c_str(),
+                O_RDONLY | O_DIRECTORY | O_CLOEXEC | (dir == 0 ? 0 : O_NOFOLLOW));
+}
+
+base::Expected<TreeListing> list_tree(const std::filesystem::path& root, unsigned threads) {
   struct stat info {};
   // The root itself may be a symlink (e.g. /opt/ml/model linked elsewhere): follow it. Links
   // inside the tree are never followed.
@@ -83,8 +183,36 @@ base::Expected<TreeListing> list_tree(const std::filesystem::path& root) {
     return base::fail(base::ErrorKind::kPack,
                       fmt::format("cannot pack {}: not a directory", root.string()));
   TreeListing listing;
-  if (base::Status s = walk(root, "", listing); !s)
+  listing.root = root;
+  listing.dirs.push_back(root);
+  Draft draft;
+  draft.kids.emplace_back();
+  if (base::Status s = walk_names(listing, 0, "", draft); !s)
     return base::Unexpected<base::Error>(std::move(s).error());
+
+  std::vector<int> errors(draft.entries.size(), 0);
+  stat_all(listing, draft, threads, errors);
+
+  listing.entries.reserve(draft.entries.size());
+  for (std::size_t i = 0; i < draft.entries.size(); ++i) {
+    TreeEntry& entry = draft.entries[i];
+    if (errors[i] != 0) return read_failure(listing.path_of(entry), errors[i]);
+    const mode_t type = entry.info.st_mode & S_IFMT;
+    const bool listed_as_dir = entry.kind == EntryKind::kDirectory;
+    if (listed_as_dir != (type == S_IFDIR))
+      return base::fail(base::ErrorKind::kPack,
+                        fmt::format("cannot read {}: it changed while being listed",
+                                    listing.path_of(entry).string()));
+    if (type == S_IFREG) {
+      entry.kind = EntryKind::kFile;
+    } else if (type == S_IFLNK) {
+      entry.kind = EntryKind::kSymlink;
+    } else if (type != S_IFDIR) {
+      listing.skipped.push_back(std::move(entry.name));
+      continue;
+    }
+    listing.entries.push_back(std::move(entry));
+  }
   return listing;
 }
 

@@ -379,6 +379,42 @@ TEST(PackDirectory, UnreadableFileIsAnErrorNamingItAndLeavesNothing) {
   EXPECT_TRUE(dir_names(tmp / "out").empty());  // neither OUT nor the temporary file
 }
 
+// Thousands of small files go through the prefetching readers: every byte, name and mode must
+// come out as with the single-file path.
+TEST(PackDirectory, ManySmallFilesRoundTripThroughGnuTar) {
+  test::TempDir tmp;
+  make_model(tmp / "model");
+  for (int i = 0; i < 3000; ++i)
+    make_file(tmp / "model" / fmt::format("shard{}", i % 9) / fmt::format("t{:04}.json", i),
+              fmt::format("{{\"id\": {}, \"pad\": \"{}\"}}", i, std::string(i % 700, 'p')),
+              i % 3 == 0 ? k600 : k644, kMtime + i % 5);
+  for (int d = 0; d < 9; ++d) set_mtime(tmp / "model" / fmt::format("shard{}", d), kMtime);
+  set_mtime(tmp / "model", kMtime);
+  ASSERT_TRUE(pack_directory(tmp / "model", tmp / "model.tar.gz", small_blocks()));
+  fs::create_directory(tmp / "x");
+  auto x_run =
+      run({"/usr/bin/tar", "-xzf", (tmp / "model.tar.gz").string(), "-C", (tmp / "x").string()});
+  ASSERT_EQ(x_run.exit_code, 0) << x_run.err;
+  EXPECT_EQ(snapshot(tmp / "x", false), snapshot(tmp / "model", false));
+  EXPECT_EQ(gnu_tar_names(tmp / "model.tar.gz").size(), kExpectedOrder.size() + 9 + 3000);
+}
+
+TEST(PackDirectory, UnreadableFileAmongManyIsAnErrorNamingIt) {
+  test::TempDir tmp;
+  fs::permissions(tmp.path(), k755);
+  make_dir(tmp / "model", k755);
+  for (int i = 0; i < 500; ++i)
+    make_file(tmp / "model" / "d" / fmt::format("f{:03}", i), std::to_string(i), k644);
+  fs::permissions(tmp / "model" / "d", k755);
+  fs::permissions(tmp / "model" / "d" / "f321", perms::none);
+  make_dir(tmp / "out", perms::all);
+  auto child = pack_as_nobody(tmp / "model", tmp / "out" / "model.tar.gz");
+  ASSERT_TRUE(WIFEXITED(child.status) && WEXITSTATUS(child.status) == 0) << child.status;
+  EXPECT_EQ(child.message,
+            "cannot read " + (tmp / "model" / "d" / "f321").string() + ": Permission denied");
+  EXPECT_TRUE(dir_names(tmp / "out").empty());
+}
+
 TEST(PackDirectory, UnreadableDirectoryIsAnErrorNamingIt) {
   test::TempDir tmp;
   fs::permissions(tmp.path(), k755);

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <span>
 #include <string>
 
 #include "smrun/base/expected.hpp"
@@ -33,6 +34,9 @@ class TarWriter {
   // Streams the file at `path`; its size must still be info.st_size when read.
   base::Status add_file(const std::string& name, const struct stat& info,
                         const std::filesystem::path& path);
+  // Adds a file whose contents were already read (exactly info.st_size bytes).
+  base::Status add_file_contents(const std::string& name, const struct stat& info,
+                                 std::span<const std::uint8_t> contents);
   // Writes the end-of-archive blocks. Required; the destructor only frees.
   base::Status close();
 

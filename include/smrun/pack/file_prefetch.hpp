@@ -1,0 +1,53 @@
+#pragma once
+
+// Reads the small files of a listing ahead of the tar writer, on worker threads. A tree of many
+// small files costs an open, a read and a close per file, and the writer would otherwise make
+// those calls one after another on one core; here they run in parallel while the writer works on
+// the files before. Files are handed over strictly in listing order. Memory is bounded: at most
+// `window` files (each at most `max_file_size` bytes) are held ahead of the writer.
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "smrun/base/expected.hpp"
+#include "smrun/pack/tree_listing.hpp"
+
+namespace smrun::pack {
+
+struct PrefetchOptions {
+  unsigned threads = 2;
+  std::size_t max_file_size = std::size_t{64} << 10;  // larger files are left to the writer
+  std::size_t window = 512;                           // files read ahead of the writer, at most
+};
+
+// One file's contents as read, exactly info.st_size bytes.
+struct FileContents {
+  std::unique_ptr<std::uint8_t[]> bytes;
+  std::size_t size = 0;
+  std::span<const std::uint8_t> view() const { return {bytes.get(), size}; }
+};
+
+class FilePrefetcher {
+ public:
+  // `listing` must outlive the prefetcher and not change. Starts the workers at once.
+  FilePrefetcher(const TreeListing& listing, PrefetchOptions options);
+  ~FilePrefetcher();  // stops the workers; files not taken are dropped
+  FilePrefetcher(const FilePrefetcher&) = delete;
+  FilePrefetcher& operator=(const FilePrefetcher&) = delete;
+
+  // Whether entry `index` is read by the workers (a regular file no larger than max_file_size).
+  bool covers(std::size_t index) const;
+  // The contents of entry `index`, which covers() must accept; covered entries must be taken in
+  // increasing index order. Blocks until a worker has read it. Fails (kPack) naming the path when
+  // the file cannot be read or shrank since it was listed.
+  base::Expected<FileContents> take(std::size_t index);
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> m_impl;
+};
+
+}  // namespace smrun::pack

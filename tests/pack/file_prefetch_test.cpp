@@ -1,0 +1,136 @@
+#include "smrun/pack/file_prefetch.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "pack/pack_fixture.hpp"
+#include "smrun/pack/tree_listing.hpp"
+#include "support/test_support.hpp"
+
+namespace smrun::pack {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Content of file i: its own index and a length that varies from 0 to ~2 KiB.
+std::string content_of(int i) {
+  std::string s = fmt::format("file {}:", i);
+  s.resize(static_cast<std::size_t>((i * 37) % 2048), static_cast<char>('a' + i % 26));
+  return s;
+}
+
+// `count` small files over a few directories, plus two files past the prefetch limit.
+void make_tree(const fs::path& root, int count) {
+  for (int i = 0; i < count; ++i)
+    test::write_file(root / fmt::format("d{}", i % 7) / fmt::format("f{:05}", i), content_of(i));
+  test::write_file(root / "big-1.bin", std::string(100000, 'B'));
+  test::write_file(root / "d3" / "big-2.bin", std::string(70000, 'C'));
+}
+
+std::string as_string(const FileContents& c) {
+  return {reinterpret_cast<const char*>(c.bytes.get()), c.size};
+}
+
+TEST(FilePrefetch, HandsOverEveryCoveredFileInOrderWithItsExactContents) {
+  test::TempDir tmp;
+  make_tree(tmp / "root", 3000);
+  auto listing = list_tree(tmp / "root");
+  ASSERT_TRUE(listing) << listing.error().message;
+  // A small window and more threads than cores: the workers keep hitting the window limit.
+  FilePrefetcher prefetch(*listing, PrefetchOptions{3, 64 << 10, 8});
+  int files = 0;
+  int covered = 0;
+  for (std::size_t i = 0; i < listing->entries.size(); ++i) {
+    const TreeEntry& e = listing->entries[i];
+    if (e.kind != EntryKind::kFile) {
+      EXPECT_FALSE(prefetch.covers(i)) << e.name;
+      continue;
+    }
+    ++files;
+    if (e.name.find("big-") != std::string::npos) {
+      EXPECT_FALSE(prefetch.covers(i)) << e.name;
+      continue;
+    }
+    ASSERT_TRUE(prefetch.covers(i)) << e.name;
+    auto c = prefetch.take(i);
+    ASSERT_TRUE(c) << c.error().message;
+    ++covered;
+    const int index = std::stoi(e.name.substr(e.name.rfind('f') + 1));
+    ASSERT_EQ(as_string(*c), content_of(index)) << e.name;
+  }
+  EXPECT_EQ(files, 3002);
+  EXPECT_EQ(covered, 3000);
+}
+
+TEST(FilePrefetch, AFileThatShrankIsAnErrorNamingIt) {
+  test::TempDir tmp;
+  make_tree(tmp / "root", 100);
+  auto listing = list_tree(tmp / "root");
+  ASSERT_TRUE(listing);
+  std::size_t shrunk = 0;
+  for (std::size_t i = 0; i < listing->entries.size(); ++i)
+    if (listing->entries[i].name == "d1/f00008") shrunk = i;
+  ASSERT_GT(shrunk, 0u);
+  test::write_file(tmp / "root" / "d1" / "f00008", "x");
+  FilePrefetcher prefetch(*listing, PrefetchOptions{2, 64 << 10, 4});
+  for (std::size_t i = 0; i < shrunk; ++i)
+    if (prefetch.covers(i)) ASSERT_TRUE(prefetch.take(i)) << listing->entries[i].name;
+  auto a = prefetch.take(shrunk);
+  ASSERT_FALSE(a);
+  EXPECT_EQ(a.error().message,
+            fmt::format("cannot read {}: file shrank from {} bytes while being "
+                        "packed",
+                        (tmp / "root" / "d1" / "f00008").string(), content_of(8).size()));
+}
+
+TEST(FilePrefetch, AVanishedFileIsAnErrorNamingIt) {
+  test::TempDir tmp;
+  make_tree(tmp / "root", 100);
+  auto listing = list_tree(tmp / "root");
+  ASSERT_TRUE(listing);
+  fs::remove(tmp / "root" / "d0" / "f00000");
+  FilePrefetcher prefetch(*listing, PrefetchOptions{2, 64 << 10, 4});
+  std::size_t first = 0;
+  while (!prefetch.covers(first)) ++first;
+  ASSERT_EQ(listing->entries[first].name, "d0/f00000");
+  auto c = prefetch.take(first);
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().message, "cannot read " + (tmp / "root" / "d0" / "f00000").string() +
+                                   ": No such file or directory");
+}
+
+TEST(FilePrefetch, TakingOutOfOrderIsRefused) {
+  test::TempDir tmp;
+  make_tree(tmp / "root", 50);
+  auto listing = list_tree(tmp / "root");
+  ASSERT_TRUE(listing);
+  FilePrefetcher prefetch(*listing, PrefetchOptions{2, 64 << 10, 4});
+  std::size_t second = 0;
+  int seen = 0;
+  for (std::size_t i = 0; i < listing->entries.size(); ++i)
+    if (prefetch.covers(i) && ++seen == 2) second = i;
+  auto c = prefetch.take(second);
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().kind, base::ErrorKind::kInternal);
+}
+
+TEST(FilePrefetch, StoppingEarlyReleasesWorkersWaitingOnTheWindow) {
+  test::TempDir tmp;
+  make_tree(tmp / "root", 2000);
+  auto listing = list_tree(tmp / "root");
+  ASSERT_TRUE(listing);
+  for (int round = 0; round < 20; ++round) {
+    FilePrefetcher prefetch(*listing, PrefetchOptions{4, 64 << 10, 2});
+    std::size_t first = 0;
+    while (!prefetch.covers(first)) ++first;
+    ASSERT_TRUE(prefetch.take(first));
+    // Destroyed here with 1999 files not taken: must return (the test would hang otherwise).
+  }
+}
+
+}  // namespace
+}  // namespace smrun::pack
