@@ -15,6 +15,7 @@
 
 #include "smrun/base/printable.hpp"
 #include "smrun/code/archive_paths.hpp"
+#include "smrun/code/gzip_stream.hpp"
 #include "smrun/code/tree_ops.hpp"
 
 namespace smrun::code {
@@ -37,17 +38,51 @@ using ArchiveWriter = std::unique_ptr<struct archive, WriteFree>;
 // filters that shell out to external programs (lrzip, lzop, grzip).
 std::string archive_message(struct archive* a);
 
-// Fails with libarchive's reason (missing file, unknown compression, ...).
-base::Expected<ArchiveReader> open_reader(const fs::path& file) {
-  ArchiveReader reader(archive_read_new());
-  archive_read_support_filter_gzip(reader.get());
-  archive_read_support_filter_bzip2(reader.get());
-  archive_read_support_filter_xz(reader.get());
-  archive_read_support_filter_zstd(reader.get());
-  archive_read_support_format_tar(reader.get());
-  if (archive_read_open_filename(reader.get(), file.c_str(), 64 * 1024) != ARCHIVE_OK)
-    return base::fail(base::ErrorKind::kCode, archive_message(reader.get()));
-  return reader;
+void support_tar(struct archive* a) {
+  archive_read_support_filter_gzip(a);
+  archive_read_support_filter_bzip2(a);
+  archive_read_support_filter_xz(a);
+  archive_read_support_filter_zstd(a);
+  archive_read_support_format_tar(a);
+}
+
+// libarchive's read callback over a GzipStream: the tar bytes come from the inflating thread.
+la_ssize_t read_inflated(struct archive* a, void* client, const void** buffer) {
+  auto next = static_cast<GzipStream*>(client)->next();
+  if (!next) {
+    archive_set_error(a, EIO, "%s", next.error().message.c_str());
+    return -1;
+  }
+  *buffer = next->data();
+  return static_cast<la_ssize_t>(next->size());
+}
+
+// A reader and, for gzip, the stream it reads from. Declaration order matters: the reader is
+// freed before the stream it reads.
+struct OpenArchive {
+  std::unique_ptr<GzipStream> gzip;
+  ArchiveReader reader;
+};
+
+// Fails with libarchive's reason (missing file, unknown compression, ...). With `inflate_ahead`,
+// a gzip file is inflated on a thread of its own (see gzip_stream.hpp); otherwise libarchive
+// decompresses on the calling thread.
+base::Expected<OpenArchive> open_reader(const fs::path& file, bool inflate_ahead) {
+  OpenArchive opened;
+  opened.reader.reset(archive_read_new());
+  support_tar(opened.reader.get());
+  if (inflate_ahead && has_gzip_magic(file)) {
+    auto gzip = GzipStream::open(file);
+    if (!gzip) return base::fail(base::ErrorKind::kCode, "Failed to open: " + gzip.error().message);
+    opened.gzip = std::move(gzip).value();
+    if (archive_read_open(opened.reader.get(), opened.gzip.get(), nullptr, read_inflated,
+                          nullptr) != ARCHIVE_OK)
+      return base::fail(base::ErrorKind::kCode, archive_message(opened.reader.get()));
+    return opened;
+  }
+  if (archive_read_open_filename(opened.reader.get(), file.c_str(), 64 * 1024) != ARCHIVE_OK)
+    return base::fail(base::ErrorKind::kCode, archive_message(opened.reader.get()));
+  return opened;
 }
 
 std::string archive_message(struct archive* a) {
@@ -240,10 +275,11 @@ base::Status Extraction::check_symlinks_after() const {
 }
 
 base::Status Extraction::run() {
-  auto opened = open_reader(m_archive);
+  auto opened = open_reader(m_archive, true);
   if (!opened)
     return failure(fmt::format("not a readable tar archive: {}", opened.error().message));
-  ArchiveReader reader = std::move(opened).value();
+  OpenArchive archive = std::move(opened).value();
+  ArchiveReader& reader = archive.reader;
   ArchiveWriter writer(archive_write_disk_new());
   // Second line of defence behind check_member. SECURE_NOABSOLUTEPATHS is deliberately absent:
   // validated members are passed as absolute paths below the destination (see check_member).
@@ -324,9 +360,9 @@ base::Status extract_archive_safely(const fs::path& archive, const fs::path& des
 }
 
 bool is_tar_archive(const fs::path& file) {
-  auto opened = open_reader(file);
+  auto opened = open_reader(file, false);  // one header: not worth a thread
   if (!opened) return false;
-  ArchiveReader reader = std::move(opened).value();
+  ArchiveReader reader = std::move(opened->reader);
   struct archive_entry* entry = nullptr;
   const int r = archive_read_next_header(reader.get(), &entry);
   if (r == ARCHIVE_OK || r == ARCHIVE_WARN) return true;
