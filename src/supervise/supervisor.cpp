@@ -135,6 +135,7 @@ base::Status Supervision::start(const std::vector<ProcessSpec>& specs,
   spawn_options.capture_stdout =
       m_options.prefix_output || m_options.log_dir.has_value() || observe_lines ||
       std::any_of(specs.begin(), specs.end(), [](const ProcessSpec& s) { return !s.console; });
+  spawn_options.pipe_capacity = output_pipe_capacity(specs.size());
   // Children exec while the next ones are forked (a gang of 256 ranks started one exec at a
   // time took twice as long); at most kSpawnsInFlight wait for their exec report at once, which
   // bounds the descriptors held. Workers are added in the specs' order.

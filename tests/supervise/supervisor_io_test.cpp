@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "smrun/supervise/spawn.hpp"
 #include "supervise/harness.hpp"
 
 namespace smrun::supervise::testing {
@@ -36,6 +37,34 @@ TEST(SuperviseIo, StderrIsRelayedByteForByteAndTheTailIsTheLast64KiB) {
   EXPECT_TRUE(out.relayed_stderr == data);
   ASSERT_EQ(out.workers[0].stderr_tail.size(), 64u * 1024u);
   EXPECT_TRUE(out.workers[0].stderr_tail == data.substr(data.size() - 64 * 1024));
+}
+
+TEST(SuperviseIo, OutputPipeCapacityShrinksWithTheNumberOfWorkers) {
+  EXPECT_EQ(output_pipe_capacity(0), 1u << 20);
+  EXPECT_EQ(output_pipe_capacity(1), 1u << 20);
+  EXPECT_EQ(output_pipe_capacity(8), 1u << 20);    // 16 pipes x 1 MiB = the 16 MiB budget
+  EXPECT_EQ(output_pipe_capacity(9), 512u << 10);  // 18 x 1 MiB would pass it
+  EXPECT_EQ(output_pipe_capacity(64), 128u << 10);
+  EXPECT_EQ(output_pipe_capacity(65), 0u);  // 64 KiB each: the kernel's default
+  EXPECT_EQ(output_pipe_capacity(256), 0u);
+}
+
+// What the worker sees on its own stdout and stderr: pipes of the capacity chosen above.
+TEST(SuperviseIo, WorkersWriteIntoPipesOfTheChosenCapacity) {
+  test::TempDir dir;
+  SuperviseOptions options;
+  options.prefix_output = true;  // stdout captured too
+  const char* script =
+      "import fcntl, sys\n"
+      "F_GETPIPE_SZ = 1032\n"
+      "print(fcntl.fcntl(1, F_GETPIPE_SZ), fcntl.fcntl(2, F_GETPIPE_SZ), file=sys.stderr)\n";
+  std::vector<ProcessSpec> specs;
+  for (int i = 0; i < 9; ++i) specs.push_back(python_spec(dir, "w" + std::to_string(i), script));
+  SupervisorProcess sup(dir, specs, options);
+  Outcome out = sup.wait();
+  ASSERT_TRUE(out.finished && out.ok) << out.error << out.log_text;
+  ASSERT_EQ(out.workers.size(), 9u);
+  for (const auto& w : out.workers) EXPECT_EQ(w.stderr_tail, "524288 524288\n");
 }
 
 TEST(SuperviseIo, ShortStderrTailAndConfiguredSize) {

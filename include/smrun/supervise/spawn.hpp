@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstddef>
+
 #include <sys/types.h>
 
 #include <optional>
@@ -22,7 +24,16 @@ struct ExecFailure {
 
 struct SpawnOptions {
   bool capture_stdout = false;  // stdout into a pipe too, instead of smrun's own stdout
+  // Capacity asked for the stdout/stderr pipes (F_SETPIPE_SZ); 0 keeps the kernel's default
+  // (64 KiB). Refusals (a user over the pipe-user-pages limits) keep the default too.
+  std::size_t pipe_capacity = 0;
 };
+
+// The capacity for each of `workers` workers' two output pipes: 1 MiB each for a few workers,
+// less for many, so all of them together stay within 16 MiB (a quarter of the kernel's default
+// per-user soft limit for pipe buffers, which a non-root user's other pipes also count against),
+// never below the default 64 KiB. A pipe's pages are only allocated as data waits in it.
+std::size_t output_pipe_capacity(std::size_t workers);
 
 struct SpawnedProcess {
   pid_t pid = -1;        // also the process group id: each worker leads its own group
