@@ -237,10 +237,13 @@ base::Expected<HttpResponse, S3Failure> S3Client::execute(Call& call) {
     request.url = address.url;
     request.url.target = address.canonical_uri + query_string;
     request.headers = std::move(signed_request.headers);
-    request.body = call.body;
+    // Lent to the request for this attempt and taken back after it: a part is not copied per
+    // attempt, and a retry sends the same bytes.
+    request.body = std::move(call.body);
     request.on_headers = call.on_headers;
 
     auto response = m_http.send(request, call.sink);
+    call.body = std::move(request.body);
     bool retry_now = false;  // retry without backoff (region or credentials fixed)
     if (!response) {
       const TransportError& e = response.error();

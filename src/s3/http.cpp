@@ -305,14 +305,16 @@ struct HttpClient::Impl {
   base::Expected<HttpResponse, TransportError> exchange(Stream& stream, const HttpRequest& request,
                                                         const BodySink& sink, bool& got_bytes) {
     const HttpUrl& url = request.url;
-    bhttp::request<bhttp::string_body> req;
+    // The body is sent from the caller's string, not copied into the request (parts are
+    // tens of MiB).
+    bhttp::request<bhttp::span_body<char const>> req;
     req.method_string(request.method);
     req.target(url.target);
     req.version(11);
     req.set(bhttp::field::host, url.authority());
     req.set(bhttp::field::user_agent, options.user_agent);
     for (const auto& [k, v] : request.headers) req.set(k, v);
-    req.body() = request.body;
+    req.body() = beast::span<char const>(request.body.data(), request.body.size());
     req.prepare_payload();
     if (request.method == "PUT" || request.method == "POST")
       req.set(bhttp::field::content_length, std::to_string(request.body.size()));
