@@ -100,9 +100,7 @@ class FilePrefetcher::Impl {
   }
 
   bool covers(std::size_t index) const {
-    const TreeEntry& e = m_entries[index];
-    return e.kind == EntryKind::kFile &&
-           static_cast<std::uint64_t>(e.info.st_size) <= m_options.max_file_size;
+    return FilePrefetcher::covers(m_entries[index], m_options);
   }
 
   base::Expected<FileContents> take(std::size_t index) {
@@ -162,6 +160,11 @@ FilePrefetcher::FilePrefetcher(const TreeListing& listing, PrefetchOptions optio
     : m_impl(std::make_unique<Impl>(listing, options)) {}
 
 FilePrefetcher::~FilePrefetcher() = default;
+
+bool FilePrefetcher::covers(const TreeEntry& entry, const PrefetchOptions& options) {
+  return entry.kind == EntryKind::kFile &&
+         static_cast<std::uint64_t>(entry.info.st_size) <= options.max_file_size;
+}
 
 bool FilePrefetcher::covers(std::size_t index) const {
   return m_impl->covers(index);

@@ -61,13 +61,12 @@ unsigned prefetch_threads() {
 
 base::Status write_entries(const TreeListing& listing, TarWriter& tar, PackResult& result) {
   std::optional<FilePrefetcher> prefetch;
-  std::size_t small_files = 0;
   const PrefetchOptions prefetch_options{prefetch_threads()};
-  for (const TreeEntry& e : listing.entries)
-    if (e.kind == EntryKind::kFile &&
-        static_cast<std::uint64_t>(e.info.st_size) <= prefetch_options.max_file_size)
-      ++small_files;
-  if (small_files >= kPrefetchFromFiles) prefetch.emplace(listing, prefetch_options);
+  const auto small_files = std::count_if(
+      listing.entries.begin(), listing.entries.end(),
+      [&](const TreeEntry& e) { return FilePrefetcher::covers(e, prefetch_options); });
+  if (static_cast<std::size_t>(small_files) >= kPrefetchFromFiles)
+    prefetch.emplace(listing, prefetch_options);
   for (std::size_t i = 0; i < listing.entries.size(); ++i) {
     const TreeEntry& e = listing.entries[i];
     base::Status s;

@@ -38,7 +38,9 @@ class FilePrefetcher {
   FilePrefetcher(const FilePrefetcher&) = delete;
   FilePrefetcher& operator=(const FilePrefetcher&) = delete;
 
-  // Whether entry `index` is read by the workers (a regular file no larger than max_file_size).
+  // Whether an entry is one the workers read: a regular file no larger than max_file_size.
+  static bool covers(const TreeEntry& entry, const PrefetchOptions& options);
+  // The same for entry `index` of the listing.
   bool covers(std::size_t index) const;
   // The contents of entry `index`, which covers() must accept; covered entries must be taken in
   // increasing index order. Blocks until a worker has read it. Fails (kPack) naming the path when
