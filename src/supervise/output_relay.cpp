@@ -52,7 +52,9 @@ base::Expected<std::vector<UniqueFd>> open_worker_logs(const std::filesystem::pa
 }
 
 OutputRelay::OutputRelay(bool prefix_lines, std::size_t tail_bytes)
-    : m_prefix_lines(prefix_lines), m_tail_bytes(tail_bytes), m_buffer(kReadChunk) {}
+    : m_prefix_lines(prefix_lines),
+      m_tail_bytes(tail_bytes),
+      m_buffer(std::make_unique_for_overwrite<char[]>(kReadChunk)) {}
 
 void OutputRelay::add_worker(const std::string& label, UniqueFd stdout_fd, UniqueFd stderr_fd,
                              UniqueFd log_file, std::optional<RankHosts> rank_hosts, bool console,
@@ -123,9 +125,9 @@ void OutputRelay::drain_worker(std::size_t index) {
 
 bool OutputRelay::read_once(WorkerStreams& worker, Stream& stream) {
   if (!stream.fd.valid()) return false;
-  const ssize_t n = ::read(stream.fd.get(), m_buffer.data(), m_buffer.size());
+  const ssize_t n = ::read(stream.fd.get(), m_buffer.get(), kReadChunk);
   if (n > 0) {
-    deliver(worker, stream, std::string_view(m_buffer.data(), static_cast<std::size_t>(n)));
+    deliver(worker, stream, std::string_view(m_buffer.get(), static_cast<std::size_t>(n)));
     return true;
   }
   if (n < 0 && errno == EINTR) return true;
