@@ -145,7 +145,7 @@ class FilePrefetcher::Impl {
   }
 
   const TreeListing& m_listing;
-  const std::vector<TreeEntry>& m_entries;
+  const std::deque<TreeEntry>& m_entries;
   PrefetchOptions m_options;
   std::vector<std::size_t> m_jobs;  // indices of covered entries, in order
   std::unique_ptr<Slot[]> m_slots;  // one per job

@@ -193,7 +193,8 @@ base::Expected<TreeListing> list_tree(const std::filesystem::path& root, unsigne
   std::vector<int> errors(draft.entries.size(), 0);
   stat_all(listing, draft, threads, errors);
 
-  listing.entries.reserve(draft.entries.size());
+  std::vector<bool> skip(draft.entries.size(), false);
+  bool any_skipped = false;
   for (std::size_t i = 0; i < draft.entries.size(); ++i) {
     TreeEntry& entry = draft.entries[i];
     if (errors[i] != 0) return read_failure(listing.path_of(entry), errors[i]);
@@ -208,10 +209,16 @@ base::Expected<TreeListing> list_tree(const std::filesystem::path& root, unsigne
     } else if (type == S_IFLNK) {
       entry.kind = EntryKind::kSymlink;
     } else if (type != S_IFDIR) {
-      listing.skipped.push_back(std::move(entry.name));
-      continue;
+      listing.skipped.push_back(entry.name);
+      skip[i] = true;
+      any_skipped = true;
     }
-    listing.entries.push_back(std::move(entry));
+  }
+  if (!any_skipped) {
+    listing.entries = std::move(draft.entries);
+  } else {  // rare (a FIFO, socket or device in the model dir)
+    for (std::size_t i = 0; i < draft.entries.size(); ++i)
+      if (!skip[i]) listing.entries.push_back(std::move(draft.entries[i]));
   }
   return listing;
 }

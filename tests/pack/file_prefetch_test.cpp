@@ -77,8 +77,11 @@ TEST(FilePrefetch, AFileThatShrankIsAnErrorNamingIt) {
   ASSERT_GT(shrunk, 0u);
   test::write_file(tmp / "root" / "d1" / "f00008", "x");
   FilePrefetcher prefetch(*listing, PrefetchOptions{2, 64 << 10, 4});
-  for (std::size_t i = 0; i < shrunk; ++i)
-    if (prefetch.covers(i)) ASSERT_TRUE(prefetch.take(i)) << listing->entries[i].name;
+  for (std::size_t i = 0; i < shrunk; ++i) {
+    if (prefetch.covers(i)) {
+      ASSERT_TRUE(prefetch.take(i)) << listing->entries[i].name;
+    }
+  }
   auto a = prefetch.take(shrunk);
   ASSERT_FALSE(a);
   EXPECT_EQ(a.error().message,

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <cstddef>
+#include <deque>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -28,7 +29,10 @@ struct TreeEntry {
 struct TreeListing {
   std::filesystem::path root;               // as given
   std::vector<std::filesystem::path> dirs;  // every directory, dirs[0] == root
-  std::vector<TreeEntry> entries;
+  // A deque: built in place by the walk, never copied or moved as a whole (a 100,000-file tree's
+  // entries are ~20 MB, and each page first touched costs a fault: on the machine of record the
+  // copy into a vector was a third of the pack's page faults).
+  std::deque<TreeEntry> entries;
   std::vector<std::string> skipped;  // FIFOs, sockets, devices: not representable as model files
 
   // The entry's path for opening and for messages: root / name.
