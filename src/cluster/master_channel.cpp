@@ -245,6 +245,7 @@ void MasterChannel::handle_peer_message(const std::string& host, Peer& peer,
       if (!parsed) return lose_peer(host, peer, parsed.error().message, events);
       verdict.failure = std::move(*parsed);
     }
+    if (message.value("leaving", false)) m_leaving.insert(host);
     record_done(host, std::move(verdict), events);
     return;
   }
@@ -375,7 +376,7 @@ base::Expected<JobVerdict> MasterChannel::finish(const LocalVerdict& local, int 
     return entry.second.conn != nullptr;
   });
   if (!verdict.succeeded() && restarts_left > 0 && verdict.failure &&
-      verdict.failure->restartable && everyone_here) {
+      verdict.failure->restartable && everyone_here && m_leaving.empty()) {
     // The same hosts run again: the round's state starts over, the connections stay.
     verdict.restart = ++m_restarts;
     broadcast({{"type", "verdict"}, {"verdict", to_json(verdict)}});

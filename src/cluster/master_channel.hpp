@@ -73,6 +73,8 @@ class MasterChannel final : public ControlChannel {
   std::map<std::string, LocalVerdict> m_done;          // DONE per host, the master's own included
   std::optional<FailureRecord> m_first_failure;
   Phase m_phase = Phase::kBarrier;
+  // Hosts whose DONE said "leaving" (no restart left there): no restart can include them.
+  std::set<std::string> m_leaving;
   int m_restarts = 0;  // gang restarts so far
 };
 

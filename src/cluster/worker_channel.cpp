@@ -1,5 +1,7 @@
 #include "worker_channel.hpp"
 
+#include <sys/socket.h>
+
 #include <thread>
 
 #include <fmt/format.h>
@@ -181,6 +183,7 @@ void WorkerChannel::handle_message(const nlohmann::json& message,
     auto failure = failure_from_json(message.value("failure", nlohmann::json()));
     if (!failure) return lose_master(failure.error().message, events);
     set_abort(std::move(*failure), events);
+    m_master_aborted = m_abort.has_value();
   } else if (type == "release") {
     if (!m_abort) events.push_back(ClusterEvent{ClusterEvent::Kind::kRelease, FailureRecord{}});
   } else if (type == "verdict") {
@@ -220,14 +223,40 @@ void WorkerChannel::report_failure(const FailureRecord& failure) {
   m_conn->send({{"type", "failure"}, {"failure", to_json(failure)}});
 }
 
-base::Expected<JobVerdict> WorkerChannel::finish(const LocalVerdict& local, int /*restarts_left*/) {
+// The master's ABORT already decided this job: its VERDICT names the ABORT's failure (its first)
+// with that failure's exit status (compute_verdict), and with no restart left (and DONE marked
+// "leaving", so the master restarts nothing) no other VERDICT can come. Waiting for it only kept
+// this host alive until the slowest host had stopped: with 256 hosts on one machine every
+// smrun's exit waited for every rank's. DONE goes out first, bounded like a heartbeat.
+JobVerdict WorkerChannel::leave_after_abort() {
+  m_conn->drain_output(Clock::now() + m_config.heartbeat_timeout);
+  // Read what the master sent meanwhile, so that closing does not reset the connection with
+  // unread data; then send our FIN after the DONE.
+  m_conn->receive(Clock::now());
+  ::shutdown(m_conn->fd(), SHUT_WR);
+  m_conn.reset();
+  m_phase = Phase::kClosed;
+  JobVerdict verdict;
+  verdict.failure = *m_abort;
+  verdict.exit_code = m_abort->exit_status();
+  log::info(
+      "cluster: job verdict from master {}'s abort: exit code {} (no restart left: not "
+      "waiting for the other hosts to stop)",
+      m_config.master_host, verdict.exit_code);
+  return verdict;
+}
+
+base::Expected<JobVerdict> WorkerChannel::finish(const LocalVerdict& local, int restarts_left) {
   if (m_phase == Phase::kClosed)
     return base::fail(base::ErrorKind::kInternal, "cluster: finish() called twice");
   if (!m_verdict && m_conn) {
     nlohmann::json done{{"type", "done"}, {"exit_code", local.exit_code}, {"failure", nullptr}};
     if (local.exit_code != 0 && local.failure) done["failure"] = to_json(*local.failure);
+    const bool leave = m_master_aborted && m_abort && restarts_left == 0;
+    if (leave) done["leaving"] = true;  // the master must not restart a gang without this host
     m_phase = Phase::kFinishing;
     m_conn->send(done);
+    if (leave) return leave_after_abort();
     // No deadline of our own: the master stays alive while it waits (bounded) for the other
     // hosts, and a dead or silent master ends this loop within heartbeat_timeout.
     while (!m_verdict && m_conn) poll_once(Clock::time_point::max());
@@ -239,6 +268,7 @@ base::Expected<JobVerdict> WorkerChannel::finish(const LocalVerdict& local, int 
               verdict.restart, verdict.failure ? describe(*verdict.failure) : "a failure");
     m_verdict.reset();
     m_abort.reset();
+    m_master_aborted = false;
     m_phase = Phase::kRunning;
     return verdict;
   }

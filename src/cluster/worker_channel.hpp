@@ -43,11 +43,14 @@ class WorkerChannel final : public ControlChannel {
   // `reason` by value: it often refers into the connection this destroys.
   void lose_master(std::string reason, std::vector<ClusterEvent>& events);
   void set_abort(FailureRecord failure, std::vector<ClusterEvent>& events);
+  // finish() after the master's ABORT when no restart can follow: see there.
+  JobVerdict leave_after_abort();
 
   ClusterConfig m_config;
   std::unique_ptr<Connection> m_conn;
   Phase m_phase = Phase::kBarrier;
   std::optional<FailureRecord> m_abort;
+  bool m_master_aborted = false;  // m_abort came in the master's ABORT (not a lost master)
   std::optional<JobVerdict> m_verdict;
   std::optional<std::string> m_lost_reason;
   std::optional<std::string> m_cancel_reason;

@@ -88,9 +88,81 @@ TEST(FailFast, FailureOnHost3ReachesEveryHostAndDecidesTheVerdict) {
     ASSERT_TRUE(verdict.failure);
     EXPECT_EQ(verdict.failure->host, "algo-3");
     EXPECT_EQ(verdict.failure->message, "ValueError: bad shape");
-    EXPECT_EQ(verdict.host_exit_codes,
-              (std::map<std::string, int>{
-                  {"algo-1", 143}, {"algo-2", 143}, {"algo-3", 1}, {"algo-4", 143}}));
+    if (i == 0) {
+      EXPECT_EQ(verdict.host_exit_codes,
+                (std::map<std::string, int>{
+                    {"algo-1", 143}, {"algo-2", 143}, {"algo-3", 1}, {"algo-4", 143}}));
+    } else {
+      // No restart left: each worker left on the ABORT, without the master's summary.
+      EXPECT_TRUE(verdict.host_exit_codes.empty());
+    }
+  }
+}
+
+// The ABORT decides the job when no restart can follow: a worker's finish() returns without the
+// master's VERDICT, here while the master has not even started to finish (it waits for both
+// workers to have returned, bounded, before it does).
+TEST(FailFast, WorkersWithNoRestartLeftLeaveOnTheAbortWithoutWaitingForTheMaster) {
+  auto port = free_port();
+  std::vector<ClusterConfig> configs;
+  for (int i = 0; i < 3; ++i) configs.push_back(host_config(3, i, port));
+  const FailureRecord failure{"algo-3", 2, 4, 0, "RuntimeError: NCCL timeout", unix_ms_now(), true};
+  std::promise<void> workers_returned;
+  std::shared_future<void> returned = workers_returned.get_future().share();
+  std::atomic<int> returned_count{0};
+  std::atomic<bool> master_saw_them_return{false};
+
+  auto runs = run_hosts(configs, [&](int i, ControlChannel& channel, HostRun& run) {
+    if (i == 2) channel.report_failure(failure);
+    run.abort = wait_event(channel, milliseconds(5000));
+    if (i == 0) {
+      master_saw_them_return =
+          returned.wait_for(std::chrono::seconds(30)) == std::future_status::ready;
+      // The master itself could restart (1 left): the workers' DONE says they will not.
+      run.verdict = channel.finish(LocalVerdict{143, terminated("algo-1")}, 1);
+      return;
+    }
+    run.verdict = i == 2 ? channel.finish(LocalVerdict{4, failure}, 0)
+                         : channel.finish(LocalVerdict{143, terminated("algo-2")}, 0);
+    if (++returned_count == 2) workers_returned.set_value();
+  });
+
+  EXPECT_TRUE(master_saw_them_return);
+  for (int i = 0; i < 3; ++i) {
+    SCOPED_TRACE(host_name(i));
+    ASSERT_TRUE(runs[i].abort);
+    ASSERT_TRUE(runs[i].verdict && *runs[i].verdict) << runs[i].verdict->error().message;
+    const JobVerdict& verdict = **runs[i].verdict;
+    EXPECT_EQ(verdict.exit_code, 4);
+    EXPECT_EQ(verdict.restart, 0);
+    ASSERT_TRUE(verdict.failure);
+    EXPECT_EQ(verdict.failure->host, "algo-3");
+    EXPECT_EQ(verdict.failure->rank, 2);
+    EXPECT_EQ(verdict.failure->message, "RuntimeError: NCCL timeout");
+  }
+  // The master still waited for, and counted, every DONE.
+  EXPECT_EQ(runs[0].verdict->value().host_exit_codes,
+            (std::map<std::string, int>{{"algo-1", 143}, {"algo-2", 143}, {"algo-3", 4}}));
+}
+
+// Hosts that may restart (restarts left on every host) still wait for the master's VERDICT,
+// which restarts them.
+TEST(FailFast, WorkersWithRestartsLeftWaitForTheMastersRestart) {
+  auto port = free_port();
+  std::vector<ClusterConfig> configs = {host_config(2, 0, port), host_config(2, 1, port)};
+  const FailureRecord failure{"algo-2", 1, 4, 0, "RuntimeError: NCCL timeout", unix_ms_now(), true};
+  auto runs = run_hosts(configs, [&](int i, ControlChannel& channel, HostRun& run) {
+    if (i == 1) channel.report_failure(failure);
+    run.abort = wait_event(channel, milliseconds(5000));
+    run.verdict = channel.finish(
+        i == 1 ? LocalVerdict{4, failure} : LocalVerdict{143, terminated("algo-1")}, 1);
+  });
+  for (int i = 0; i < 2; ++i) {
+    SCOPED_TRACE(host_name(i));
+    ASSERT_TRUE(runs[i].verdict && *runs[i].verdict);
+    EXPECT_EQ((*runs[i].verdict)->restart, 1);
+    EXPECT_EQ((*runs[i].verdict)->host_exit_codes,
+              (std::map<std::string, int>{{"algo-1", 143}, {"algo-2", 4}}));
   }
 }
 
@@ -217,7 +289,8 @@ TEST(LostHost, KilledWorkerIsReportedLostPromptly) {
   auto port = free_port();
   auto result = lose_a_host(4, 2, port, [](ForkedHost& child) { child.signal(SIGKILL); });
   ASSERT_EQ(result.runs.size(), 3u);
-  for (auto& run : result.runs) {
+  for (std::size_t i = 0; i < result.runs.size(); ++i) {
+    const HostRun& run = result.runs[i];
     ASSERT_EQ(run.join_error, "");
     ASSERT_TRUE(run.abort);
     EXPECT_EQ(run.abort->event.failure.host, "algo-3");
@@ -227,7 +300,11 @@ TEST(LostHost, KilledWorkerIsReportedLostPromptly) {
     ASSERT_TRUE(run.verdict && *run.verdict);
     EXPECT_EQ((*run.verdict)->exit_code, base::kExitCluster);
     EXPECT_EQ((*run.verdict)->failure->host, "algo-3");
-    EXPECT_EQ((*run.verdict)->host_exit_codes.at("algo-3"), -1);
+    if (i == 0) {  // the master (the workers left on the abort, without the per-host codes)
+      EXPECT_EQ((*run.verdict)->host_exit_codes.at("algo-3"), -1);
+    } else {
+      EXPECT_TRUE((*run.verdict)->host_exit_codes.empty());
+    }
   }
 }
 

@@ -65,9 +65,11 @@ class ControlChannel {
 
   // Ends the session. Worker: sends DONE, waits for the master's VERDICT for as long as the
   // master stays alive (heartbeats), and returns it; a lost or silent master gives kCluster
-  // within heartbeat_timeout. Master: waits up to verdict_wait for every host's DONE (missing
-  // ones are failures), decides with compute_verdict(), sends VERDICT to all and returns it.
-  // Call once; the channel is closed afterwards.
+  // within heartbeat_timeout. After the master's ABORT with no restart left, the ABORT's failure
+  // is the verdict already: the worker sends DONE marked "leaving" and returns at once. Master:
+  // waits up to verdict_wait for every host's DONE (missing ones are failures), decides with
+  // compute_verdict(), sends VERDICT to all and returns it. Call once; the channel is closed
+  // afterwards.
   base::Expected<JobVerdict> finish(const LocalVerdict& local) { return finish(local, 0); }
   // The same, for a job that may restart its gang. The master, when the first failure is
   // restartable, every host is still connected and `restarts_left` > 0, returns (and sends) a

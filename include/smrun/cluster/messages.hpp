@@ -42,9 +42,11 @@ struct LocalVerdict {
 
 // The job's verdict, decided by the master and identical on every host.
 struct JobVerdict {
-  int exit_code = 0;                           // every host exits with this
-  std::optional<FailureRecord> failure;        // the first failure the master learnt of
-  std::map<std::string, int> host_exit_codes;  // each host's DONE code; -1 = never reported
+  int exit_code = 0;                     // every host exits with this
+  std::optional<FailureRecord> failure;  // the first failure the master learnt of
+  // Each host's DONE code; -1 = never reported. Empty on a worker that left after the master's
+  // ABORT (ControlChannel::finish): only the master waits for every DONE.
+  std::map<std::string, int> host_exit_codes;
   // Not 0: the job is not over; every host starts its processes again as restart number
   // `restart` (TORCHELASTIC_RESTART_COUNT) and the channel stays open for that attempt.
   int restart = 0;
