@@ -194,7 +194,6 @@ base::Expected<TreeListing> list_tree(const std::filesystem::path& root, unsigne
   stat_all(listing, draft, threads, errors);
 
   std::vector<bool> skip(draft.entries.size(), false);
-  bool any_skipped = false;
   for (std::size_t i = 0; i < draft.entries.size(); ++i) {
     TreeEntry& entry = draft.entries[i];
     if (errors[i] != 0) return read_failure(listing.path_of(entry), errors[i]);
@@ -211,10 +210,9 @@ base::Expected<TreeListing> list_tree(const std::filesystem::path& root, unsigne
     } else if (type != S_IFDIR) {
       listing.skipped.push_back(entry.name);
       skip[i] = true;
-      any_skipped = true;
     }
   }
-  if (!any_skipped) {
+  if (listing.skipped.empty()) {
     listing.entries = std::move(draft.entries);
   } else {  // rare (a FIFO, socket or device in the model dir)
     for (std::size_t i = 0; i < draft.entries.size(); ++i)

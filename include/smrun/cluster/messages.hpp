@@ -40,7 +40,7 @@ struct LocalVerdict {
   std::optional<FailureRecord> failure;  // set when exit_code != 0 (synthesised if missing)
 };
 
-// The job's verdict, decided by the master and identical on every host.
+// The job's verdict, decided by the master; its exit code and failure are the same on every host.
 struct JobVerdict {
   int exit_code = 0;                     // every host exits with this
   std::optional<FailureRecord> failure;  // the first failure the master learnt of
