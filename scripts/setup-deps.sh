@@ -7,7 +7,7 @@ set -euo pipefail
 PACKAGES=(
   g++ cmake ninja-build pkg-config git
   libboost-dev nlohmann-json3-dev libcxxopts-dev libspdlog-dev libfmt-dev
-  libarchive-dev libdeflate-dev zlib1g-dev nettle-dev libssl-dev libpugixml-dev
+  libarchive-dev libdeflate-dev liburing-dev zlib1g-dev nettle-dev libssl-dev libpugixml-dev
   # static archives libarchive.a needs, and objcopy: the static package (scripts/package.sh)
   libacl1-dev liblzma-dev libbz2-dev libzstd-dev binutils
   libgtest-dev libgmock-dev
