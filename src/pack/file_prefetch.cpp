@@ -68,7 +68,7 @@ class DirFds {
 };
 
 void allocate(const TreeEntry& entry, Slot& slot) {
-  const auto size = static_cast<std::size_t>(entry.info.st_size);
+  const auto size = static_cast<std::size_t>(entry.info.size);
   slot.contents.bytes.reset(new std::uint8_t[size == 0 ? 1 : size]);
   slot.contents.size = size;
 }
@@ -160,7 +160,7 @@ class Ring {
     unsigned expected = 0;
     for (unsigned k = 0; k < n; ++k) {
       const TreeEntry& entry = *entries[k];
-      if (entry.info.st_size > kMaxRingRead) continue;  // one read's length is 32 bits
+      if (entry.info.size > kMaxRingRead) continue;  // one read's length is 32 bits
       const int dir_fd = dirs.get(listing, entry.dir);
       if (dir_fd < 0) continue;  // the plain pass reports it
       allocate(entry, slots[k]);
@@ -216,7 +216,7 @@ class Ring {
   }
 
  private:
-  static constexpr off_t kMaxRingRead = off_t{1} << 30;
+  static constexpr std::uint64_t kMaxRingRead = std::uint64_t{1} << 30;
   enum Op : std::uint64_t { kOpen = 0, kRead = 1, kClose = 2 };
   static std::uint64_t tag(unsigned k, Op op) { return (std::uint64_t{k} << 2) | op; }
 
@@ -292,7 +292,7 @@ class FilePrefetcher::Impl {
     if (slot.shrank)
       return base::fail(base::ErrorKind::kPack,
                         fmt::format("cannot read {}: file shrank from {} bytes while being packed",
-                                    m_listing.path_of(entry).string(), entry.info.st_size));
+                                    m_listing.path_of(entry).string(), entry.info.size));
     return std::move(slot.contents);
   }
 
@@ -357,8 +357,7 @@ FilePrefetcher::FilePrefetcher(const TreeListing& listing, PrefetchOptions optio
 FilePrefetcher::~FilePrefetcher() = default;
 
 bool FilePrefetcher::covers(const TreeEntry& entry, const PrefetchOptions& options) {
-  return entry.kind == EntryKind::kFile &&
-         static_cast<std::uint64_t>(entry.info.st_size) <= options.max_file_size;
+  return entry.kind == EntryKind::kFile && entry.info.size <= options.max_file_size;
 }
 
 bool FilePrefetcher::covers(std::size_t index) const {

@@ -122,8 +122,7 @@ base::Expected<PackResult> pack_directory(const fs::path& dir, const fs::path& o
   PackProgress progress;
   for (const TreeEntry& e : listing->entries) {
     progress.bytes_total += 512;  // header
-    if (e.kind == EntryKind::kFile)
-      progress.bytes_total += (static_cast<std::uint64_t>(e.info.st_size) + 511) / 512 * 512;
+    if (e.kind == EntryKind::kFile) progress.bytes_total += (e.info.size + 511) / 512 * 512;
   }
   const auto started = std::chrono::steady_clock::now();
   auto next_report = started + options.progress_interval;

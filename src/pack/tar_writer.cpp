@@ -113,19 +113,18 @@ base::Status TarWriter::archive_failure(const std::string& what, const std::stri
                     fmt::format("cannot {} {}: {}", what, name, detail ? detail : "tar error"));
 }
 
-base::Status TarWriter::write_header(const std::string& name, const struct stat& info,
-                                     unsigned type, std::int64_t size,
-                                     const std::string* link_target) {
+base::Status TarWriter::write_header(const std::string& name, const EntryInfo& info, unsigned type,
+                                     std::int64_t size, const std::string* link_target) {
   ScopedUtf8Locale utf8;
   std::unique_ptr<archive_entry, EntryDeleter> entry(archive_entry_new());
   archive_entry_copy_pathname(entry.get(), name.c_str());
   archive_entry_set_filetype(entry.get(), type);
-  archive_entry_set_perm(entry.get(), info.st_mode & 07777);
+  archive_entry_set_perm(entry.get(), info.mode & 07777);
   archive_entry_set_size(entry.get(), size);
   // Whole seconds only: in pax-restricted mode libarchive would write sub-second times (plus
   // atime/ctime) only for entries that already need a pax header, making the archive
   // inconsistent from one entry to the next.
-  archive_entry_set_mtime(entry.get(), info.st_mtim.tv_sec, 0);
+  archive_entry_set_mtime(entry.get(), info.mtime, 0);
   archive_entry_set_uid(entry.get(), 0);
   archive_entry_set_gid(entry.get(), 0);
   if (link_target != nullptr) archive_entry_copy_symlink(entry.get(), link_target->c_str());
@@ -140,16 +139,16 @@ base::Status TarWriter::write_header(const std::string& name, const struct stat&
   return {};
 }
 
-base::Status TarWriter::add_directory(const std::string& name, const struct stat& info) {
+base::Status TarWriter::add_directory(const std::string& name, const EntryInfo& info) {
   return write_header(name + "/", info, AE_IFDIR, 0, nullptr);
 }
 
-base::Status TarWriter::add_symlink(const std::string& name, const struct stat& info,
+base::Status TarWriter::add_symlink(const std::string& name, const EntryInfo& info,
                                     const std::string& target) {
   return write_header(name, info, AE_IFLNK, 0, &target);
 }
 
-base::Status TarWriter::add_file(const std::string& name, const struct stat& info,
+base::Status TarWriter::add_file(const std::string& name, const EntryInfo& info,
                                  const std::filesystem::path& path) {
   // O_NOFOLLOW: if the file was swapped for a symlink since it was listed, fail rather than
   // archive whatever the link points to.
@@ -164,7 +163,7 @@ base::Status TarWriter::add_file(const std::string& name, const struct stat& inf
   // Only files past the prefetcher's limit come here: worth the call.
   (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 
-  const std::int64_t size = info.st_size;
+  const auto size = static_cast<std::int64_t>(info.size);
   if (base::Status s = write_header(name, info, AE_IFREG, size, nullptr); !s) return s;
 
   auto& buffer = m_state->read_buffer;
@@ -191,7 +190,7 @@ base::Status TarWriter::add_file(const std::string& name, const struct stat& inf
   return {};
 }
 
-base::Status TarWriter::add_file_contents(const std::string& name, const struct stat& info,
+base::Status TarWriter::add_file_contents(const std::string& name, const EntryInfo& info,
                                           std::span<const std::uint8_t> contents) {
   if (base::Status s =
           write_header(name, info, AE_IFREG, static_cast<std::int64_t>(contents.size()), nullptr);

@@ -82,7 +82,7 @@ base::Status walk_names(TreeListing& listing, std::size_t dir_index, const std::
   for (Named& n : names) {
     TreeEntry& entry = draft.entries.emplace_back();
     entry.name = prefix.empty() ? std::move(n.name) : prefix + "/" + n.name;
-    entry.dir = dir_index;
+    entry.dir = static_cast<std::uint32_t>(dir_index);
     entry.kind = n.type == DT_DIR ? EntryKind::kDirectory : EntryKind::kFile;  // checked by stat
     draft.kids[dir_index].push_back(draft.entries.size() - 1);
     if (n.type == DT_DIR) {
@@ -129,11 +129,13 @@ void run_stat_task(const TreeListing& listing, const StatTask& task, Draft& draf
   for (std::size_t k = task.begin; k < task.end; ++k) {
     TreeEntry& entry = draft.entries[kids[k]];
     const char* base = TreeListing::base_name(entry);
-    if (::fstatat(fd, base, &entry.info, AT_SYMLINK_NOFOLLOW) != 0) {
+    struct stat st {};
+    if (::fstatat(fd, base, &st, AT_SYMLINK_NOFOLLOW) != 0) {
       errors[kids[k]] = errno;
       continue;
     }
-    if (S_ISLNK(entry.info.st_mode)) errors[kids[k]] = read_link_at(fd, base, entry.link_target);
+    entry.info = EntryInfo::of(st);
+    if (S_ISLNK(st.st_mode)) errors[kids[k]] = read_link_at(fd, base, entry.link_target);
   }
   ::close(fd);
 }
@@ -197,7 +199,7 @@ base::Expected<TreeListing> list_tree(const std::filesystem::path& root, unsigne
   for (std::size_t i = 0; i < draft.entries.size(); ++i) {
     TreeEntry& entry = draft.entries[i];
     if (errors[i] != 0) return read_failure(listing.path_of(entry), errors[i]);
-    const mode_t type = entry.info.st_mode & S_IFMT;
+    const mode_t type = entry.info.mode & S_IFMT;
     const bool listed_as_dir = entry.kind == EntryKind::kDirectory;
     if (listed_as_dir != (type == S_IFDIR))
       return base::fail(base::ErrorKind::kPack,

@@ -11,10 +11,10 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::string_literals;
 
-struct stat lstat_of(const fs::path& p) {
+EntryInfo lstat_of(const fs::path& p) {
   struct stat st {};
   if (::lstat(p.c_str(), &st) != 0) throw std::runtime_error("lstat");
-  return st;
+  return EntryInfo::of(st);
 }
 
 TEST(TarWriter, StreamIsPlainUstarPaddedToRecords) {
@@ -40,8 +40,8 @@ TEST(TarWriter, StreamIsPlainUstarPaddedToRecords) {
 TEST(TarWriter, FileThatShrankIsAnError) {
   test::TempDir tmp;
   test::write_file(tmp / "f", "hello");
-  struct stat st = lstat_of(tmp / "f");
-  st.st_size = 100;  // as if the file was truncated after listing
+  EntryInfo st = lstat_of(tmp / "f");
+  st.size = 100;  // as if the file was truncated after listing
   auto w = TarWriter::open([](std::span<const std::uint8_t>) -> base::Status { return {}; });
   ASSERT_TRUE(w);
   base::Status s = (*w)->add_file("f", st, tmp / "f");
@@ -53,7 +53,7 @@ TEST(TarWriter, FileThatShrankIsAnError) {
 TEST(TarWriter, FileReplacedByASymlinkIsNotFollowed) {
   test::TempDir tmp;
   test::write_file(tmp / "f", "hello");
-  const struct stat st = lstat_of(tmp / "f");
+  const EntryInfo st = lstat_of(tmp / "f");
   fs::remove(tmp / "f");
   fs::create_symlink("/etc/hostname", tmp / "f");
   auto w = TarWriter::open([](std::span<const std::uint8_t>) -> base::Status { return {}; });

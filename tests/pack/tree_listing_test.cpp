@@ -44,7 +44,7 @@ TEST(ListTree, ClassifiesEntriesAndNeverFollowsSymlinks) {
   EXPECT_EQ(l->entries[0].link_target, "/etc/passwd");
   EXPECT_EQ(l->entries[1].kind, EntryKind::kDirectory);
   EXPECT_EQ(l->entries[2].kind, EntryKind::kFile);
-  EXPECT_EQ(l->entries[2].info.st_size, 5);
+  EXPECT_EQ(l->entries[2].info.size, 5u);
   EXPECT_EQ(l->path_of(l->entries[2]), tmp / "root" / "d" / "f");
   EXPECT_EQ(l->dirs.at(l->entries[2].dir), tmp / "root" / "d");
   EXPECT_STREQ(TreeListing::base_name(l->entries[2]), "f");
@@ -101,8 +101,9 @@ TEST(ListTree, ParallelStatPassGivesTheSerialListing) {
     const TreeEntry& b = parallel->entries[i];
     ASSERT_EQ(a.name, b.name);
     EXPECT_EQ(a.kind, b.kind) << a.name;
-    EXPECT_EQ(a.info.st_size, b.info.st_size) << a.name;
-    EXPECT_EQ(a.info.st_ino, b.info.st_ino) << a.name;
+    EXPECT_EQ(a.info.size, b.info.size) << a.name;
+    EXPECT_EQ(a.info.mode, b.info.mode) << a.name;
+    EXPECT_EQ(a.info.mtime, b.info.mtime) << a.name;
     EXPECT_EQ(a.link_target, b.link_target) << a.name;
     EXPECT_EQ(serial->dirs.at(a.dir), parallel->dirs.at(b.dir)) << a.name;
     EXPECT_EQ(serial->path_of(a).parent_path(), serial->dirs.at(a.dir)) << a.name;

@@ -5,8 +5,6 @@
 // Ownership is normalised to uid/gid 0 with empty names, so the archive does not depend on who
 // ran the job; modes and mtimes (whole seconds) are kept.
 
-#include <sys/stat.h>
-
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -15,6 +13,7 @@
 
 #include "smrun/base/expected.hpp"
 #include "smrun/pack/parallel_gzip.hpp"
+#include "smrun/pack/tree_listing.hpp"
 
 struct archive;
 
@@ -28,14 +27,14 @@ class TarWriter {
   TarWriter(const TarWriter&) = delete;
   TarWriter& operator=(const TarWriter&) = delete;
 
-  base::Status add_directory(const std::string& name, const struct stat& info);
-  base::Status add_symlink(const std::string& name, const struct stat& info,
+  base::Status add_directory(const std::string& name, const EntryInfo& info);
+  base::Status add_symlink(const std::string& name, const EntryInfo& info,
                            const std::string& target);
-  // Streams the file at `path`; its size must still be info.st_size when read.
-  base::Status add_file(const std::string& name, const struct stat& info,
+  // Streams the file at `path`; its size must still be info.size when read.
+  base::Status add_file(const std::string& name, const EntryInfo& info,
                         const std::filesystem::path& path);
-  // Adds a file whose contents were already read (exactly info.st_size bytes).
-  base::Status add_file_contents(const std::string& name, const struct stat& info,
+  // Adds a file whose contents were already read (exactly info.size bytes).
+  base::Status add_file_contents(const std::string& name, const EntryInfo& info,
                                  std::span<const std::uint8_t> contents);
   // Writes the end-of-archive blocks. Required; the destructor only frees.
   base::Status close();
@@ -46,7 +45,7 @@ class TarWriter {
 
  private:
   TarWriter(struct archive* a, std::unique_ptr<SinkState> state);
-  base::Status write_header(const std::string& name, const struct stat& info, unsigned type,
+  base::Status write_header(const std::string& name, const EntryInfo& info, unsigned type,
                             std::int64_t size, const std::string* link_target);
   base::Status archive_failure(const std::string& what, const std::string& name);
 

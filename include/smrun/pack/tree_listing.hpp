@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <filesystem>
 #include <string>
@@ -16,14 +17,27 @@
 
 namespace smrun::pack {
 
-enum class EntryKind { kFile, kDirectory, kSymlink };
+enum class EntryKind : std::uint8_t { kFile, kDirectory, kSymlink };
+
+// What an archive keeps of an entry's lstat(). A listing holds one per entry, so only these
+// 24 bytes rather than the 144 of struct stat: a 100,000-file tree's entries are ~10 MB instead of
+// ~22 MB, and on the machine of record each page first touched costs ~12 us.
+struct EntryInfo {
+  std::uint64_t size = 0;  // st_size
+  std::int64_t mtime = 0;  // st_mtim.tv_sec: archives keep whole seconds
+  mode_t mode = 0;         // st_mode: type and permission bits
+
+  static EntryInfo of(const struct stat& st) {
+    return {static_cast<std::uint64_t>(st.st_size), st.st_mtim.tv_sec, st.st_mode};
+  }
+};
 
 struct TreeEntry {
-  std::string name;     // relative to the root, '/'-separated, no trailing '/'
-  std::size_t dir = 0;  // the directory holding it: an index into TreeListing::dirs
-  EntryKind kind = EntryKind::kFile;
-  struct stat info {};      // lstat() of the entry
+  std::string name;         // relative to the root, '/'-separated, no trailing '/'
   std::string link_target;  // kSymlink only: readlink() as stored, never resolved
+  EntryInfo info;           // lstat() of the entry
+  std::uint32_t dir = 0;    // the directory holding it: an index into TreeListing::dirs
+  EntryKind kind = EntryKind::kFile;
 };
 
 struct TreeListing {
