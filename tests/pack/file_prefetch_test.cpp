@@ -1,14 +1,21 @@
 #include "smrun/pack/file_prefetch.hpp"
 
+#include <linux/audit.h>
+#include <linux/filter.h>
 #include <linux/io_uring.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include <cstddef>
 #include <cstdio>
 #include <filesystem>
+#include <iterator>
 #include <string>
 
 #include <fmt/format.h>
@@ -184,6 +191,60 @@ TEST_P(FilePrefetch, StoppingEarlyReleasesWorkersWaitingOnTheWindow) {
     ASSERT_TRUE(prefetch.take(first));
     // Destroyed here with 1999 files not taken: must return (the test would hang otherwise).
   }
+}
+
+// Docker's default seccomp profile answers io_uring_setup with EPERM. A child process installs
+// such a filter, then prefetches a whole tree: every file must come through plain calls, intact.
+TEST(FilePrefetchUnderSeccomp, AKernelThatRefusesIoUringGetsPlainCallsWithTheSameContents) {
+  test::TempDir tmp;
+  make_tree(tmp / "root", 500);
+  auto listing = list_tree(tmp / "root");
+  ASSERT_TRUE(listing);
+  int out[2];
+  ASSERT_EQ(::pipe(out), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::close(out[0]);
+    // Allow everything but io_uring_setup, which fails with EPERM (x86-64 numbers).
+    sock_filter code[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_io_uring_setup, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    sock_fprog prog{static_cast<unsigned short>(std::size(code)), code};
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+        ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
+      ::_exit(90);
+    FilePrefetcher prefetch(*listing, PrefetchOptions{2, 64 << 10, 64, true});
+    std::string report;
+    for (std::size_t i = 0; i < listing->entries.size(); ++i) {
+      if (!prefetch.covers(i)) continue;
+      auto c = prefetch.take(i);
+      const std::string& name = listing->entries[i].name;
+      const int index = std::stoi(name.substr(name.rfind('f') + 1));
+      report += (c && as_string(*c) == content_of(index)) ? "." : "x";
+    }
+    report += fmt::format(" ring={}", prefetch.files_read_by_ring());
+    if (::write(out[1], report.data(), report.size()) != static_cast<ssize_t>(report.size()))
+      ::_exit(91);
+    ::_exit(0);
+  }
+  ::close(out[1]);
+  std::string got;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) > 0;)
+    got.append(buf, static_cast<std::size_t>(n));
+  ::close(out[0]);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(got, std::string(500, '.') + " ring=0");
 }
 
 INSTANTIATE_TEST_SUITE_P(RingOrPlain, FilePrefetch, ::testing::Bool(),
