@@ -129,7 +129,6 @@ class Ring {
                      io_uring_opcode_supported(probe, IORING_OP_CLOSE);
     if (probe != nullptr) io_uring_free_probe(probe);
     if (!ops || io_uring_register_files_sparse(&r->m_ring, files) != 0) return std::nullopt;
-    r->m_files = files;
     return r;
   }
 
@@ -137,9 +136,7 @@ class Ring {
   bool refused() const { return m_refused; }
 
   Ring() = default;
-  Ring(Ring&& other) noexcept : m_ring(other.m_ring), m_live(other.m_live), m_files(other.m_files) {
-    other.m_live = false;
-  }
+  Ring(Ring&& other) noexcept : m_ring(other.m_ring), m_live(other.m_live) { other.m_live = false; }
   Ring(const Ring&) = delete;
   Ring& operator=(const Ring&) = delete;
   Ring& operator=(Ring&&) = delete;
@@ -147,14 +144,13 @@ class Ring {
     if (m_live) io_uring_queue_exit(&m_ring);
   }
 
-  // Reads entries [first, first + n) of `job_entries` into `slots`. Returns per file whether the
-  // ring read it exactly; false for a file means it must be read again with plain calls (its
-  // slot is reset then). Returns false overall if the ring itself failed (then nothing of this
-  // chunk may be trusted and the ring must not be used again).
+  // Reads entries[k] into slots[k] and sets exact[k] (all false on entry) when the ring read
+  // file k exactly; any other file must be read again with plain calls (read_plain resets its
+  // slot). Returns false if the ring itself failed: nothing of this chunk may be trusted then and
+  // the ring must not be used again.
   bool read(const TreeListing& listing, std::span<const TreeEntry* const> entries,
             std::span<Slot> slots, DirFds& dirs, std::vector<bool>& exact) {
     const auto n = static_cast<unsigned>(entries.size());
-    exact.assign(n, false);
     std::vector<int> opened(n, 0), got(n, 0);
     std::vector<bool> submitted(n, false);
     unsigned expected = 0;
@@ -232,7 +228,6 @@ class Ring {
 
   io_uring m_ring{};
   bool m_live = false;
-  unsigned m_files = 0;
   bool m_refused = false;
 };
 
