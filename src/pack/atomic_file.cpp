@@ -5,8 +5,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <condition_variable>
+#include <mutex>
 #include <random>
 #include <system_error>
+#include <thread>
 #include <utility>
 
 #include <fmt/format.h>
@@ -33,6 +36,66 @@ std::string random_suffix() {
 }
 
 }  // namespace
+
+// fdatasync of what the writer has handed it, off the writer's thread. It never touches the
+// AtomicFile (which may move), only the descriptor, which stays open until stop() returned.
+struct AtomicFile::Flusher {
+  explicit Flusher(int fd) : m_fd(fd), m_thread([this] { run(); }) {}
+  ~Flusher() { stop(); }
+  Flusher(const Flusher&) = delete;
+  Flusher& operator=(const Flusher&) = delete;
+
+  void request(std::uint64_t upto) {
+    {
+      std::lock_guard lock(m_mutex);
+      m_requested = upto;
+    }
+    m_cv.notify_one();
+  }
+
+  // Finishes the last request (so what was flushed is exact), then ends the thread.
+  int stop() {
+    {
+      std::lock_guard lock(m_mutex);
+      m_stopping = true;
+    }
+    m_cv.notify_one();
+    if (m_thread.joinable()) m_thread.join();
+    return m_error;
+  }
+
+  std::uint64_t flushed() {
+    std::lock_guard lock(m_mutex);
+    return m_flushed;
+  }
+
+ private:
+  void run() {
+    std::unique_lock lock(m_mutex);
+    for (;;) {
+      m_cv.wait(lock, [this] { return m_stopping || pending(); });
+      if (!pending()) return;  // stopping, nothing left to do
+      const std::uint64_t target = m_requested;
+      lock.unlock();
+      const int err = ::fdatasync(m_fd) == 0 ? 0 : errno;
+      lock.lock();
+      if (err != 0)
+        m_error = err;  // reported by commit(): this descriptor will not report it again
+      else
+        m_flushed = target;
+    }
+  }
+  bool pending() const { return m_error == 0 && m_requested > m_flushed; }
+
+  const int m_fd;
+  std::mutex m_mutex;
+  std::condition_variable m_cv;
+  std::uint64_t m_requested = 0;
+  std::uint64_t m_flushed = 0;
+  int m_error = 0;
+  bool m_stopping = false;
+  std::thread m_thread;  // last: starts once the members above exist
+};
 
 base::Expected<AtomicFile> AtomicFile::create(const std::filesystem::path& target) {
   if (!target.has_filename())
@@ -61,13 +124,26 @@ AtomicFile::AtomicFile(AtomicFile&& other) noexcept
     : m_fd(std::exchange(other.m_fd, -1)),
       m_target(std::move(other.m_target)),
       m_temp(std::exchange(other.m_temp, {})),
-      m_written(other.m_written) {}
+      m_written(other.m_written),
+      m_behind(other.m_behind),
+      m_write_behind(other.m_write_behind),
+      m_flush_requested(other.m_flush_requested),
+      m_flusher(std::move(other.m_flusher)) {}
 
 AtomicFile::~AtomicFile() {
   discard();
 }
 
+int AtomicFile::stop_flusher() {
+  return m_flusher ? m_flusher->stop() : 0;
+}
+
+std::uint64_t AtomicFile::bytes_flushed_early() const {
+  return m_flusher ? m_flusher->flushed() : 0;
+}
+
 void AtomicFile::discard() {
+  stop_flusher();  // it uses the descriptor
   if (m_fd >= 0) ::close(m_fd);
   m_fd = -1;
   if (!m_temp.empty()) ::unlink(m_temp.c_str());
@@ -87,6 +163,21 @@ base::Status AtomicFile::write(std::span<const std::uint8_t> data) {
     data = data.subspan(static_cast<std::size_t>(n));
     m_written += static_cast<std::uint64_t>(n);
   }
+  // A hint only: fsync in commit() is what makes the data durable. Without it, commit() of a
+  // 200 MB archive waited ~170 ms for write-back that could have run while blocks compressed.
+  while (m_write_behind && m_written - m_behind >= kWriteBehind) {
+    if (::sync_file_range(m_fd, static_cast<off_t>(m_behind), static_cast<off_t>(kWriteBehind),
+                          SYNC_FILE_RANGE_WRITE) != 0) {
+      m_write_behind = false;  // EINVAL, ENOSYS, ESPIPE: not supported here; fsync alone will do
+      break;
+    }
+    m_behind += kWriteBehind;
+  }
+  if (m_written - m_flush_requested >= kFlushEvery) {
+    if (!m_flusher) m_flusher = std::make_unique<Flusher>(m_fd);
+    m_flusher->request(m_written);
+    m_flush_requested = m_written;
+  }
   return {};
 }
 
@@ -96,6 +187,7 @@ base::Status AtomicFile::commit() {
                       fmt::format("cannot write {}: file is closed", m_target.string()));
   // Data must be on disk before the rename is, or a crash could leave an empty file under the
   // final name (ext4 with data=writeback, xfs).
+  if (const int err = stop_flusher(); err != 0) return os_failure("write", m_target, err);
   if (::fsync(m_fd) != 0) return os_failure("write", m_target, errno);
   int fd = std::exchange(m_fd, -1);
   if (::close(fd) != 0) return os_failure("write", m_target, errno);

@@ -33,6 +33,63 @@ TEST(AtomicFile, TemporaryIsHiddenBesideTheTargetUntilCommit) {
   EXPECT_THAT(testing::dir_names(tmp.path()), ElementsAre("out.tar.gz"));
 }
 
+TEST(AtomicFile, WriteBackStartsEveryEightMiBAndTheContentIsIntact) {
+  test::TempDir tmp;
+  auto f = AtomicFile::create(tmp / "big.bin");
+  ASSERT_TRUE(f) << f.error().message;
+  // 20 MiB + 5 bytes in pieces of 3 MiB + 1: write-back starts at 8 and 16 MiB, never for the
+  // incomplete tail (fsync in commit takes that).
+  std::string expected;
+  const std::size_t piece = (std::size_t{3} << 20) + 1;
+  const std::size_t total = (std::size_t{20} << 20) + 5;
+  for (std::size_t i = 0; expected.size() < total; ++i) {
+    std::string chunk(std::min(piece, total - expected.size()), static_cast<char>('a' + i % 26));
+    chunk[0] = static_cast<char>(i);  // every piece distinguishable, its start too
+    ASSERT_TRUE(f->write(bytes(chunk)));
+    expected += chunk;
+    if (expected.size() < AtomicFile::kWriteBehind) EXPECT_EQ(f->bytes_written_behind(), 0u);
+  }
+  EXPECT_EQ(f->bytes_written(), total);
+  EXPECT_EQ(f->bytes_written_behind(), 2 * AtomicFile::kWriteBehind);
+  ASSERT_TRUE(f->commit());
+  EXPECT_EQ(f->bytes_flushed_early(), 0u);  // below the first background flush
+  EXPECT_TRUE(test::read_file(tmp / "big.bin") == expected);
+}
+
+TEST(AtomicFile, BackgroundFlushEveryThirtyTwoMiBCoversAllButTheTail) {
+  test::TempDir tmp;
+  test::write_file(tmp / "big.bin", "old");
+  auto f = AtomicFile::create(tmp / "big.bin");
+  ASSERT_TRUE(f) << f.error().message;
+  // 70 MiB in 1 MiB pieces: flushes are asked for at 32 and 64 MiB; commit() lets the last one
+  // finish, so exactly 64 MiB were made durable before its own fsync.
+  std::string piece(std::size_t{1} << 20, 'x');
+  std::string expected;
+  for (int i = 0; i < 70; ++i) {
+    piece[0] = static_cast<char>(i);
+    ASSERT_TRUE(f->write(bytes(piece)));
+    expected += piece;
+  }
+  AtomicFile moved = std::move(*f);  // the flusher keeps working for the moved-to file
+  EXPECT_EQ(test::read_file(tmp / "big.bin"), "old");
+  ASSERT_TRUE(moved.commit());
+  EXPECT_EQ(moved.bytes_written_behind(), 64u << 20);
+  EXPECT_EQ(moved.bytes_flushed_early(), 2 * AtomicFile::kFlushEvery);
+  EXPECT_TRUE(test::read_file(tmp / "big.bin") == expected);
+  EXPECT_THAT(testing::dir_names(tmp.path()), ElementsAre("big.bin"));
+}
+
+TEST(AtomicFile, DroppedWhileTheFlusherRunsRemovesTheTemporary) {
+  test::TempDir tmp;
+  {
+    auto f = AtomicFile::create(tmp / "big.bin");
+    ASSERT_TRUE(f);
+    std::string piece(std::size_t{4} << 20, 'y');
+    for (int i = 0; i < 9; ++i) ASSERT_TRUE(f->write(bytes(piece)));  // 36 MiB: one flush asked
+  }
+  EXPECT_TRUE(testing::dir_names(tmp.path()).empty());
+}
+
 TEST(AtomicFile, DroppedWithoutCommitRemovesTheTemporary) {
   test::TempDir tmp;
   test::write_file(tmp / "out.tar.gz", "old");
