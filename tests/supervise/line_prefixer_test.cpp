@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 #include <vector>
 
@@ -127,6 +128,45 @@ TEST(LinePrefixer, OneStringPerReadEqualsTheLinesOneByOne) {
     for (const auto& line : lines) expected += line;
     EXPECT_EQ(joined, expected) << "chunk " << chunk;
     EXPECT_TRUE(joined.ends_with("[h:0] unfinished\n"));
+  }
+}
+
+// Without tags or nesting the relay's text takes a fast path for '\n'-terminated lines: for
+// random streams of '\n', '\r', "\r\n", empty, long and overlong lines, cut anywhere, it must
+// produce exactly what the line-by-line path does.
+TEST(LinePrefixer, FastPathForPlainLinesEqualsTheLinesOneByOne) {
+  std::mt19937 rng(20261206);
+  for (int round = 0; round < 40; ++round) {
+    std::string stream;
+    while (stream.size() < 200000) {
+      const unsigned pick = rng() % 16;
+      if (pick < 9)
+        stream += std::string(rng() % 120, static_cast<char>('a' + rng() % 26));
+      else if (pick < 12)
+        stream += '\n';
+      else if (pick < 14)
+        stream += '\r';
+      else if (pick < 15)
+        stream += "\r\n";
+      else
+        stream += std::string(LinePrefixer::kMaxPending + rng() % 5000, 'L');
+    }
+    const std::size_t chunk = 1 + rng() % (round % 2 == 0 ? 300 : 70000);
+    LinePrefixer by_line("algo-1:7");
+    LinePrefixer by_read("algo-1:7");
+    Lines lines;
+    std::string joined;
+    for (std::size_t pos = 0; pos < stream.size(); pos += chunk) {
+      const std::string_view piece = std::string_view(stream).substr(pos, chunk);
+      by_line.feed(piece, lines);
+      by_read.feed(piece, joined);
+    }
+    by_line.finish(lines);
+    by_read.finish(joined);
+    std::string expected;
+    for (const auto& line : lines) expected += line;
+    ASSERT_EQ(joined.size(), expected.size()) << "round " << round << ", chunk " << chunk;
+    ASSERT_TRUE(joined == expected) << "round " << round << ", chunk " << chunk;
   }
 }
 

@@ -45,6 +45,8 @@ class LinePrefixer {
     void add(std::string_view a, std::string_view b, std::string_view c);
   };
   void feed_to(std::string_view data, Out out);
+  std::size_t append_plain_lines(std::string_view data, std::size_t pos, std::size_t limit,
+                                 std::string& text) const;
   void emit(std::string_view tail, Out out);
 
   std::string m_prefix;
