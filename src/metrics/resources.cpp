@@ -66,6 +66,7 @@ std::optional<ProcStat> parse_proc_stat(std::string_view text) {
       !to_number(fields[19], stat.start_ticks) || !to_number(fields[21], stat.rss_pages))
     return std::nullopt;
   stat.cpu_ticks = utime + stime;
+  stat.ended = fields[0] == "Z" || fields[0] == "X";
   return stat;
 }
 
@@ -78,7 +79,7 @@ std::vector<ProcStat> read_proc_stats(const std::filesystem::path& proc) {
     if (!to_number(std::string_view(entry->d_name), pid)) continue;
     auto text = read_small_file(proc / entry->d_name / "stat");
     if (!text) continue;  // it ended meanwhile
-    if (auto stat = parse_proc_stat(*text)) out.push_back(*stat);
+    if (auto stat = parse_proc_stat(*text); stat && !stat->ended) out.push_back(*stat);
   }
   ::closedir(dir);
   return out;

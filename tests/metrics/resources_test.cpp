@@ -1,7 +1,10 @@
 // Per-process-tree CPU and memory from /proc, and nvidia-smi's query output.
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include "smrun/metrics/resources.hpp"
 
@@ -11,11 +14,12 @@ namespace {
 // pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime
 // cutime cstime priority nice threads itreal starttime vsize rss ...
 std::string stat_line(int pid, std::string_view comm, int ppid, int pgrp, int utime, int stime,
-                      long start, long rss) {
-  return std::to_string(pid) + " (" + std::string(comm) + ") S " + std::to_string(ppid) + " " +
-         std::to_string(pgrp) + " 1 0 -1 4194560 100 0 0 0 " + std::to_string(utime) + " " +
-         std::to_string(stime) + " 0 0 20 0 1 0 " + std::to_string(start) + " 123456 " +
-         std::to_string(rss) + " 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n";
+                      long start, long rss, char state = 'S') {
+  return std::to_string(pid) + " (" + std::string(comm) + ") " + state + " " +
+         std::to_string(ppid) + " " + std::to_string(pgrp) + " 1 0 -1 4194560 100 0 0 0 " +
+         std::to_string(utime) + " " + std::to_string(stime) + " 0 0 20 0 1 0 " +
+         std::to_string(start) + " 123456 " + std::to_string(rss) +
+         " 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n";
 }
 
 TEST(ProcStat, ParsesTheFieldsAfterTheLastParenthesis) {
@@ -27,6 +31,12 @@ TEST(ProcStat, ParsesTheFieldsAfterTheLastParenthesis) {
   EXPECT_EQ(stat->cpu_ticks, 200u);
   EXPECT_EQ(stat->start_ticks, 1000u);
   EXPECT_EQ(stat->rss_pages, 2560);
+  EXPECT_FALSE(stat->ended);
+  for (char state : {'Z', 'X'}) {
+    auto gone = parse_proc_stat(stat_line(43, "sh", 7, 40, 1, 1, 1000, 0, state));
+    ASSERT_TRUE(gone) << state;
+    EXPECT_TRUE(gone->ended) << state;
+  }
   EXPECT_FALSE(parse_proc_stat("42 (x) S 1 2"));
   EXPECT_FALSE(parse_proc_stat("garbage"));
   EXPECT_FALSE(parse_proc_stat(""));
@@ -40,6 +50,23 @@ TEST(ProcStat, ReadsThisProcess) {
   EXPECT_EQ(self->pgrp, ::getpgrp());
   EXPECT_GT(self->rss_pages, 0);
   EXPECT_TRUE(read_uptime());
+}
+
+// A child that has exited but is not reaped yet (a zombie, RSS 0) is not a process to sample:
+// seen while a rank was between its exit and smrun's wait, it gave a memory sample of 0 MiB.
+TEST(ProcStat, LeavesOutAnEndedProcessNotYetReaped) {
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) ::_exit(0);
+  siginfo_t info{};
+  ASSERT_EQ(::waitid(P_PID, static_cast<id_t>(child), &info, WEXITED | WNOWAIT), 0);  // not reaped
+  auto has = [](pid_t pid) {
+    const auto all = read_proc_stats();
+    return std::any_of(all.begin(), all.end(), [&](const ProcStat& p) { return p.pid == pid; });
+  };
+  EXPECT_FALSE(has(child));
+  EXPECT_TRUE(has(::getpid()));
+  ASSERT_EQ(::waitpid(child, nullptr, 0), child);
 }
 
 TEST(CpuTracker, SumsTheGroupAndItsDescendants) {

@@ -22,13 +22,16 @@ struct ProcStat {
   std::uint64_t cpu_ticks = 0;    // utime + stime, in clock ticks
   std::uint64_t start_ticks = 0;  // starttime: clock ticks after boot
   std::int64_t rss_pages = 0;
+  bool ended = false;  // state Z or X: exited, waiting to be reaped; holds no memory any more
 };
 
 // One /proc/<pid>/stat line; nullopt when it is not one. The command name, in parentheses, may
 // hold spaces and parentheses itself: the fields after it start after its last ')'.
 std::optional<ProcStat> parse_proc_stat(std::string_view text);
 
-// Every process's stat (processes that vanish while being read are left out).
+// Every live process's stat. Processes that vanish while being read are left out, and so are
+// those that have ended and wait to be reaped: a rank between its exit and smrun's wait would
+// otherwise show 0 MiB (its tree's only member, with no memory), a sample that never happened.
 std::vector<ProcStat> read_proc_stats(const std::filesystem::path& proc = "/proc");
 // Seconds since boot (/proc/uptime), the clock of ProcStat::start_ticks.
 std::optional<double> read_uptime(const std::filesystem::path& proc = "/proc");
