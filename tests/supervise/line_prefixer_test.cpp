@@ -4,6 +4,7 @@
 
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace smrun::supervise {
@@ -102,6 +103,26 @@ TEST(LinePrefixer, BinaryBytesPassThrough) {
   EXPECT_EQ(feed_all(p, {data}), (Lines{"[w] " + data}));
 }
 
+// Feeds `stream` cut into `chunk`-byte reads through two prefixers made alike: one giving a
+// string per line, one appending every read's lines to one text (what the relay queues).
+// Returns {the lines joined, the text}.
+std::pair<std::string, std::string> by_line_and_by_read(LinePrefixer by_line, LinePrefixer by_read,
+                                                        std::string_view stream,
+                                                        std::size_t chunk) {
+  Lines lines;
+  std::string joined;
+  for (std::size_t pos = 0; pos < stream.size(); pos += chunk) {
+    const std::string_view piece = stream.substr(pos, chunk);
+    by_line.feed(piece, lines);
+    by_read.feed(piece, joined);
+  }
+  by_line.finish(lines);
+  by_read.finish(joined);
+  std::string expected;
+  for (const auto& line : lines) expected += line;
+  return {expected, joined};
+}
+
 // What the relay queues (all lines of a read in one string) is exactly the lines one by one,
 // for any way the stream is cut into reads: '\r', "\r\n" across reads, mpirun tags, long lines.
 TEST(LinePrefixer, OneStringPerReadEqualsTheLinesOneByOne) {
@@ -113,19 +134,9 @@ TEST(LinePrefixer, OneStringPerReadEqualsTheLinesOneByOne) {
   }
   stream += "unfinished";
   for (std::size_t chunk : {1u, 3u, 64u, 4096u, 65536u}) {
-    LinePrefixer by_line("h:0", RankHosts{{"algo-1", "algo-2"}, 2});
-    LinePrefixer by_read("h:0", RankHosts{{"algo-1", "algo-2"}, 2});
-    Lines lines;
-    std::string joined;
-    for (std::size_t pos = 0; pos < stream.size(); pos += chunk) {
-      const std::string_view piece = std::string_view(stream).substr(pos, chunk);
-      by_line.feed(piece, lines);
-      by_read.feed(piece, joined);
-    }
-    by_line.finish(lines);
-    by_read.finish(joined);
-    std::string expected;
-    for (const auto& line : lines) expected += line;
+    const auto [expected, joined] =
+        by_line_and_by_read(LinePrefixer("h:0", RankHosts{{"algo-1", "algo-2"}, 2}),
+                            LinePrefixer("h:0", RankHosts{{"algo-1", "algo-2"}, 2}), stream, chunk);
     EXPECT_EQ(joined, expected) << "chunk " << chunk;
     EXPECT_TRUE(joined.ends_with("[h:0] unfinished\n"));
   }
@@ -152,19 +163,8 @@ TEST(LinePrefixer, FastPathForPlainLinesEqualsTheLinesOneByOne) {
         stream += std::string(LinePrefixer::kMaxPending + rng() % 5000, 'L');
     }
     const std::size_t chunk = 1 + rng() % (round % 2 == 0 ? 300 : 70000);
-    LinePrefixer by_line("algo-1:7");
-    LinePrefixer by_read("algo-1:7");
-    Lines lines;
-    std::string joined;
-    for (std::size_t pos = 0; pos < stream.size(); pos += chunk) {
-      const std::string_view piece = std::string_view(stream).substr(pos, chunk);
-      by_line.feed(piece, lines);
-      by_read.feed(piece, joined);
-    }
-    by_line.finish(lines);
-    by_read.finish(joined);
-    std::string expected;
-    for (const auto& line : lines) expected += line;
+    const auto [expected, joined] =
+        by_line_and_by_read(LinePrefixer("algo-1:7"), LinePrefixer("algo-1:7"), stream, chunk);
     ASSERT_EQ(joined.size(), expected.size()) << "round " << round << ", chunk " << chunk;
     ASSERT_TRUE(joined == expected) << "round " << round << ", chunk " << chunk;
   }
