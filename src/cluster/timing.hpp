@@ -20,4 +20,24 @@ inline std::chrono::milliseconds time_until(Clock::time_point deadline, Clock::t
   return std::chrono::ceil<std::chrono::milliseconds>(deadline - now);
 }
 
+// The waits between attempts at something that is not there yet (a master not yet listening):
+// short at first, so a host joins within milliseconds of a peer that starts moments after it
+// (hosts start together), then doubling up to `longest`, so a long wait stays quiet.
+class Backoff {
+ public:
+  Backoff(std::chrono::milliseconds first, std::chrono::milliseconds longest)
+      : m_next(std::min(first, longest)), m_longest(longest) {}
+
+  // The wait before the next attempt.
+  std::chrono::milliseconds next() {
+    auto wait = m_next;
+    m_next = std::min(m_next * 2, m_longest);
+    return wait;
+  }
+
+ private:
+  std::chrono::milliseconds m_next;
+  std::chrono::milliseconds m_longest;
+};
+
 }  // namespace smrun::cluster

@@ -14,6 +14,8 @@
 namespace smrun::cluster {
 namespace {
 
+// Retries of a master that refuses or cannot be resolved yet: 5 ms, doubling up to 250 ms.
+constexpr std::chrono::milliseconds kFirstConnectRetry{5};
 constexpr std::chrono::milliseconds kConnectRetry{250};
 // One connect() may take this long before it is retried (a dropped SYN, not a refusal).
 constexpr std::chrono::milliseconds kConnectTimeout{5000};
@@ -24,6 +26,7 @@ base::Expected<std::unique_ptr<ControlChannel>> WorkerChannel::join(const Cluste
   std::unique_ptr<WorkerChannel> channel(new WorkerChannel(config));
   auto deadline = Clock::now() + config.host_wait;
   std::string last_problem = "no connection attempt completed";
+  Backoff backoff(kFirstConnectRetry, kConnectRetry);
   for (;;) {
     Attempt attempt = channel->connect_and_greet(deadline);
     if (attempt.conn) {
@@ -34,14 +37,15 @@ base::Expected<std::unique_ptr<ControlChannel>> WorkerChannel::join(const Cluste
     if (attempt.problem != last_problem)
       log::info("cluster: waiting for master {}: {}", config.master_host, attempt.problem);
     last_problem = attempt.problem;
-    if (Clock::now() + kConnectRetry >= deadline) {
+    auto wait = backoff.next();
+    if (Clock::now() + wait >= deadline) {
       return base::fail(
           base::ErrorKind::kCluster,
           fmt::format("timed out after {} waiting for master {} ({}; "
                       "SMRUN_HOST_WAIT_SECONDS)",
                       format_duration(config.host_wait), config.master_host, last_problem));
     }
-    std::this_thread::sleep_for(kConnectRetry);
+    std::this_thread::sleep_for(wait);
   }
   log::info("cluster: {} joined master {}; waiting for the other hosts", config.current_host,
             config.master_host);
