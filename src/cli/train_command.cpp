@@ -185,18 +185,18 @@ int run_train_command(const std::vector<std::string>& args, env::EnvSnapshot pro
   const int code = train(std::move(process_env), program_time);
   // The last line, on every path: the verdict, how long the program itself ran, and the CPU
   // time smrun itself used (all its threads, not the program's processes): what supervising
-  // cost.
+  // cost, to a tenth of a millisecond (it is often a few milliseconds).
   const double total = seconds_since(started);
   const double own_cpu = own_cpu_seconds();
   if (program_time)
     log::info(
         "smrun finished with exit code {} after {:.3f} s; the program ran {:.3f} s; smrun used "
-        "{:.3f} s of CPU",
+        "{:.4f} s of CPU",
         code, total, std::chrono::duration<double>(*program_time).count(), own_cpu);
   else
     log::info(
         "smrun finished with exit code {} after {:.3f} s; the program did not start; smrun used "
-        "{:.3f} s of CPU",
+        "{:.4f} s of CPU",
         code, total, own_cpu);
   return code;
 }

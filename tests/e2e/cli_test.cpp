@@ -53,7 +53,7 @@ TEST(Cli, BannerFirstAndRunTimeLast) {
   last = last.substr(last.rfind('\n') + 1);
   EXPECT_TRUE(std::regex_search(
       last, std::regex(R"(smrun INFO     smrun finished with exit code 5 after \d+\.\d{3} s; )"
-                       R"(the program ran \d+\.\d{3} s; smrun used \d+\.\d{3} s of CPU$)")))
+                       R"(the program ran \d+\.\d{3} s; smrun used \d+\.\d{4} s of CPU$)")))
       << last;
 
   // Stopped before the program: the last line says so.
@@ -62,7 +62,7 @@ TEST(Cli, BannerFirstAndRunTimeLast) {
   ProcessResult bad = job.run_train();
   ASSERT_EQ(bad.exit_code, 65);
   EXPECT_TRUE(std::regex_search(
-      bad.err, std::regex(R"(the program did not start; smrun used \d+\.\d{3} s of CPU\n)")))
+      bad.err, std::regex(R"(the program did not start; smrun used \d+\.\d{4} s of CPU\n)")))
       << bad.err;
 }
 
