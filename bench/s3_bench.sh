@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark: S3 download and upload throughput of smrun (`smrun s3 cp`, the client `train` uses
 # for the code download and the intermediate-output upload) against the AWS CLI (`aws s3 cp`,
-# Debian's awscli) and boto3's transfer manager (Debian's python3-boto3 or botocore-only
-# fallback), all against the same local S3 server (npm s3rver on 127.0.0.1), in the same run.
+# Debian's awscli) and boto3's transfer manager (Debian's python3-boto3, or the python3 on PATH
+# when it has boto3), all against the same local S3 server (npm s3rver on 127.0.0.1), in the same run.
 #
 #   bench/s3_bench.sh [BUILD_DIR]          (default BUILD_DIR: build)
 #
@@ -61,8 +61,16 @@ echo "generating a ${mb} MiB object ..." >&2
 head -c $((mb << 20)) /dev/urandom >"$work/object.bin"
 "$smrun" s3 cp "$work/object.bin" s3://bench/seed.bin 2>/dev/null
 
+# boto3: Debian's python3-boto3 under /usr/bin/python3, else the python3 on PATH if it has one.
+boto3_py=""
+for candidate in "$py" python3; do
+  if "$candidate" -c 'import boto3' 2>/dev/null; then
+    boto3_py=$candidate
+    break
+  fi
+done
 boto3_cp() {  # boto3_cp get|put SRC DST
-  "$py" - "$endpoint" "$@" <<'PY'
+  "$boto3_py" - "$endpoint" "$@" <<'PY'
 import sys
 endpoint, op, src, dst = sys.argv[1:5]
 import boto3
@@ -78,7 +86,8 @@ else:
 PY
 }
 have_boto3=0
-"$py" -c 'import boto3' 2>/dev/null && have_boto3=1
+[ -n "$boto3_py" ] && have_boto3=1
+[ $have_boto3 = 1 ] || echo "boto3 missing (apt-get install python3-boto3): measuring without it" >&2
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 time_ms() {  # time_ms CMD... -> milliseconds of one run
