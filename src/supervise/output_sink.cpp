@@ -3,8 +3,10 @@
 
 #include "smrun/base/fd_io.hpp"
 
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 
@@ -16,7 +18,21 @@ namespace smrun::supervise {
 namespace {
 
 constexpr std::size_t kMaxIov = 64;
-constexpr std::size_t kFileWrite = 1 << 20;  // bytes per write to a regular file
+constexpr std::size_t kFileWrite = 1 << 20;  // bytes per write to a regular file or a pipe
+// A pipe holds its bytes in page-sized slots; the slot being read and the one being filled may
+// be partly used, so this much of the apparent room is not counted on.
+constexpr std::size_t kPipeSlack = 2 * 4096;
+
+// Bytes a write to the pipe `fd` can carry without filling it, as far as the kernel says now
+// (capacity minus unread bytes, less the slack); 0 when unknown.
+std::size_t pipe_room(int fd) {
+  const int capacity = ::fcntl(fd, F_GETPIPE_SZ);
+  int unread = 0;
+  if (capacity <= 0 || ::ioctl(fd, FIONREAD, &unread) != 0 || unread < 0) return 0;
+  const auto size = static_cast<std::size_t>(capacity);
+  const std::size_t free = size - std::min(static_cast<std::size_t>(unread), size);
+  return free > kPipeSlack ? free - kPipeSlack : 0;
+}
 
 }  // namespace
 
@@ -46,14 +62,27 @@ void OutputSink::push(std::string data) {
 void OutputSink::flush() {
   if (!m_kind_known) {
     struct stat st {};
-    m_regular_file = ::fstat(m_fd, &st) == 0 && S_ISREG(st.st_mode);
+    const bool known = ::fstat(m_fd, &st) == 0;
+    m_regular_file = known && S_ISREG(st.st_mode);
+    m_pipe = known && S_ISFIFO(st.st_mode);
     m_kind_known = true;
   }
-  // A regular file never blocks a write: big writes, no poll. Anything else gets at most
-  // PIPE_BUF bytes per write, after POLLOUT said a pipe has room for that many.
-  const std::size_t budget = m_regular_file ? kFileWrite : PIPE_BUF;
   while (!m_queue.empty() && !m_discard) {
-    if (!m_regular_file) {
+    // A regular file never blocks a write: big writes, no poll. A pipe with room for more than
+    // PIPE_BUF takes one write of whole lines that fits in that room, made with RWF_NOWAIT so
+    // that it returns instead of blocking should the room be less than it seemed. Anything
+    // else gets at most PIPE_BUF bytes per write, after POLLOUT said a pipe has room for that
+    // many.
+    std::size_t budget = m_regular_file ? kFileWrite : PIPE_BUF;
+    bool nowait = false;
+    if (m_pipe && m_pipe_nowait) {
+      const std::size_t room = std::min(pipe_room(m_fd), kFileWrite);
+      if (room > PIPE_BUF) {
+        budget = room;
+        nowait = true;
+      }
+    }
+    if (!m_regular_file && !nowait) {
       pollfd out{m_fd, POLLOUT, 0};
       const int ready = ::poll(&out, 1, 0);
       if (ready < 0 && errno == EINTR) continue;
@@ -88,7 +117,16 @@ void OutputSink::flush() {
       }
       break;
     }
-    const ssize_t n = ::writev(m_fd, iov, static_cast<int>(count));
+    const ssize_t n = nowait ? ::pwritev2(m_fd, iov, static_cast<int>(count), -1, RWF_NOWAIT)
+                             : ::writev(m_fd, iov, static_cast<int>(count));
+    if (n < 0 && nowait && (errno == EOPNOTSUPP || errno == EINVAL || errno == ENOSYS)) {
+      m_pipe_nowait = false;  // a kernel without RWF_NOWAIT for pipes: PIPE_BUF writes
+      continue;
+    }
+    if (n >= 0 && nowait) {
+      ++m_large_pipe_writes;
+      if (static_cast<std::size_t>(n) < total) ++m_short_pipe_writes;
+    }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) return;  // someone made the descriptor non-blocking
     if (n < 0) return fail(errno);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <string>
@@ -17,9 +18,9 @@ namespace {
 struct Pipe {
   base::UniqueFd read_end;
   base::UniqueFd write_end;
-  Pipe() {
+  explicit Pipe(int flags = 0) {
     int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2");
+    if (::pipe2(fds, O_CLOEXEC | flags) != 0) throw std::runtime_error("pipe2");
     read_end.reset(fds[0]);
     write_end.reset(fds[1]);
   }
@@ -75,6 +76,81 @@ TEST(OutputSink, FullPipeQueuesInsteadOfBlockingThenDeliversInOrder) {
   }
   EXPECT_FALSE(sink.pending());
   EXPECT_EQ(got.size(), expected.size());
+  EXPECT_TRUE(got == expected);
+  EXPECT_EQ(sink.dropped_bytes(), 0u);
+}
+
+// Whether this kernel takes pwritev2(RWF_NOWAIT) on a pipe; without, the sink writes PIPE_BUF
+// at a time and the tests of its larger writes are skipped.
+bool pipes_take_nowait_writes() {
+  Pipe pipe;
+  char byte = 'x';
+  iovec one{&byte, 1};
+  return ::pwritev2(pipe.write_end.get(), &one, 1, -1, RWF_NOWAIT) == 1;
+}
+
+// `count` lines of 100 bytes: "line 0000 xxx...x\n".
+std::string lines(int first, int count) {
+  std::string out;
+  for (int i = first; i < first + count; ++i) {
+    std::string number = std::to_string(i);
+    out +=
+        "line " + std::string(4 - number.size(), '0') + number + " " + std::string(89, 'x') + "\n";
+  }
+  return out;
+}
+
+std::string read_exactly(int fd, std::size_t size) {
+  std::string got;
+  while (got.size() < size) {
+    std::string chunk = read_some(fd, size - got.size());
+    if (chunk.empty()) break;
+    got += chunk;
+  }
+  return got;
+}
+
+TEST(OutputSink, PipeWithRoomTakesWholeQueuedItemsInOneWrite) {
+  if (!pipes_take_nowait_writes()) GTEST_SKIP() << "this kernel refuses RWF_NOWAIT on pipes";
+  Pipe pipe;  // 64 KiB: room for 56 KiB after the slack
+  OutputSink sink(pipe.write_end.get());
+  std::string expected;
+  for (int i = 0; i < 5; ++i) {  // as the relay queues them: one item per read of a rank
+    std::string item = lines(i * 100, 100);
+    expected += item;
+    sink.push(std::move(item));
+  }
+  sink.flush();
+  EXPECT_FALSE(sink.pending());
+  EXPECT_EQ(sink.large_pipe_writes(), 1u);  // 50,000 bytes; PIPE_BUF writes would take 13
+  EXPECT_EQ(sink.short_pipe_writes(), 0u);
+  EXPECT_TRUE(read_exactly(pipe.read_end.get(), expected.size()) == expected);
+}
+
+TEST(OutputSink, PipeWithLessRoomThanItSeemsTakesPartOfTheWriteWithoutBlocking) {
+  if (!pipes_take_nowait_writes()) GTEST_SKIP() << "this kernel refuses RWF_NOWAIT on pipes";
+  // A packet-mode pipe never merges writes: ten 1-byte writes hold ten of its sixteen slots
+  // while it reports 10 unread bytes, so its room looks like 56 KiB and is 24 KiB.
+  Pipe pipe(O_DIRECT);
+  for (int i = 0; i < 10; ++i) ASSERT_EQ(::write(pipe.write_end.get(), "p", 1), 1);
+  OutputSink sink(pipe.write_end.get());
+  const std::string expected = lines(0, 500);
+  sink.push(expected);
+  sink.flush();  // must return: the pipe fills up in the middle of the write
+  EXPECT_TRUE(sink.pending());
+  EXPECT_EQ(sink.large_pipe_writes(), 1u);
+  EXPECT_EQ(sink.short_pipe_writes(), 1u);
+
+  // Packets come back one per read: the ten prefill bytes, then everything else in order.
+  std::string got;
+  for (int i = 0; i < 10; ++i) ASSERT_EQ(read_some(pipe.read_end.get(), 65536), "p");
+  while (got.size() < expected.size()) {
+    std::string chunk = read_some(pipe.read_end.get(), 65536);
+    ASSERT_FALSE(chunk.empty());
+    got += chunk;
+    sink.flush();
+  }
+  EXPECT_FALSE(sink.pending());
   EXPECT_TRUE(got == expected);
   EXPECT_EQ(sink.dropped_bytes(), 0u);
 }

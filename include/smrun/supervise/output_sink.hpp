@@ -20,6 +20,16 @@ namespace smrun::supervise {
 // a tty or socket reporting POLLOUT may, rarely, block for as long as the kernel needs to
 // drain PIPE_BUF bytes.
 //
+// A pipe with room for more than PIPE_BUF bytes (its capacity less the unread bytes and two
+// page-sized slots that may be partly used) gets one write of whole lines up to that room and
+// 1 MiB, made with pwritev2(RWF_NOWAIT): it fits, and a pipe write that needs no waiting is
+// done under the pipe's lock, so no other writer's bytes land inside it; should the room be
+// less than it seemed (another writer, or a pipe of partly used slots), the write stops
+// instead of blocking and the rest follows once there is room. With the room this small, or a
+// kernel that refuses RWF_NOWAIT on pipes (before Linux 6.x), a pipe gets PIPE_BUF writes as
+// above (a poll and a write per 4 KiB: relaying 8 x 100 MB into a pipe took 1.5x as long as
+// eight cats into the same pipe; with room-sized writes, 0.96x).
+//
 // A regular file never blocks, so it gets writes of up to 1 MiB without a poll. Each write
 // carries whole lines: queued items (all the prefixed lines of one read, or one log line) while
 // they fit, and the item that does not fit is cut after its last line end within the budget,
@@ -57,6 +67,10 @@ class OutputSink {
   std::optional<std::string> take_failure();
   // Writes what is still queued, blocking: for the end of supervision only.
   void write_pending_blocking();
+  // Writes to a pipe sized by its room (RWF_NOWAIT), and how many of them wrote less than
+  // asked (the room was less than it seemed).
+  std::size_t large_pipe_writes() const { return m_large_pipe_writes; }
+  std::size_t short_pipe_writes() const { return m_short_pipe_writes; }
 
  private:
   void fail(int error_number);
@@ -76,6 +90,10 @@ class OutputSink {
   std::optional<std::string> m_failure;
   bool m_kind_known = false;
   bool m_regular_file = false;  // fstat'd on the first flush
+  bool m_pipe = false;          // likewise
+  bool m_pipe_nowait = true;    // until the kernel refuses RWF_NOWAIT on this pipe
+  std::size_t m_large_pipe_writes = 0;
+  std::size_t m_short_pipe_writes = 0;
 };
 
 }  // namespace smrun::supervise
