@@ -128,7 +128,7 @@ void OutputSink::flush() {
       if (static_cast<std::size_t>(n) < total) ++m_short_pipe_writes;
     }
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EAGAIN) return;  // someone made the descriptor non-blocking
+    if (n < 0 && errno == EAGAIN) return;  // a full pipe (RWF_NOWAIT), or O_NONBLOCK set by another
     if (n < 0) return fail(errno);
     consume(static_cast<std::size_t>(n));
   }

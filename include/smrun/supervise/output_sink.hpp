@@ -26,7 +26,7 @@ namespace smrun::supervise {
 // done under the pipe's lock, so no other writer's bytes land inside it; should the room be
 // less than it seemed (another writer, or a pipe of partly used slots), the write stops
 // instead of blocking and the rest follows once there is room. With the room this small, or a
-// kernel that refuses RWF_NOWAIT on pipes (before Linux 6.x), a pipe gets PIPE_BUF writes as
+// kernel that refuses RWF_NOWAIT on pipes (an older one), a pipe gets PIPE_BUF writes as
 // above (a poll and a write per 4 KiB: relaying 8 x 100 MB into a pipe took 1.5x as long as
 // eight cats into the same pipe; with room-sized writes, 0.96x).
 //
