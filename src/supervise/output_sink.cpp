@@ -23,14 +23,12 @@ constexpr std::size_t kFileWrite = 1 << 20;  // bytes per write to a regular fil
 // be partly used, so this much of the apparent room is not counted on.
 constexpr std::size_t kPipeSlack = 2 * 4096;
 
-// Bytes a write to the pipe `fd` can carry without filling it, as far as the kernel says now
-// (capacity minus unread bytes, less the slack); 0 when unknown.
-std::size_t pipe_room(int fd) {
-  const int capacity = ::fcntl(fd, F_GETPIPE_SZ);
+// Bytes a write to the pipe `fd` of `capacity` bytes can carry without filling it, as far as
+// the kernel says now (capacity minus unread bytes, less the slack); 0 when unknown.
+std::size_t pipe_room(int fd, std::size_t capacity) {
   int unread = 0;
-  if (capacity <= 0 || ::ioctl(fd, FIONREAD, &unread) != 0 || unread < 0) return 0;
-  const auto size = static_cast<std::size_t>(capacity);
-  const std::size_t free = size - std::min(static_cast<std::size_t>(unread), size);
+  if (capacity == 0 || ::ioctl(fd, FIONREAD, &unread) != 0 || unread < 0) return 0;
+  const std::size_t free = capacity - std::min(static_cast<std::size_t>(unread), capacity);
   return free > kPipeSlack ? free - kPipeSlack : 0;
 }
 
@@ -64,7 +62,12 @@ void OutputSink::flush() {
     struct stat st {};
     const bool known = ::fstat(m_fd, &st) == 0;
     m_regular_file = known && S_ISREG(st.st_mode);
-    m_pipe = known && S_ISFIFO(st.st_mode);
+    if (known && S_ISFIFO(st.st_mode)) {
+      // Asked once: a reader that resizes the pipe later makes the room estimate wrong, which
+      // RWF_NOWAIT turns into a shorter write, never a blocking one.
+      const int capacity = ::fcntl(m_fd, F_GETPIPE_SZ);
+      m_pipe_capacity = capacity > 0 ? static_cast<std::size_t>(capacity) : 0;
+    }
     m_kind_known = true;
   }
   while (!m_queue.empty() && !m_discard) {
@@ -75,8 +78,8 @@ void OutputSink::flush() {
     // many.
     std::size_t budget = m_regular_file ? kFileWrite : PIPE_BUF;
     bool nowait = false;
-    if (m_pipe && m_pipe_nowait) {
-      const std::size_t room = std::min(pipe_room(m_fd), kFileWrite);
+    if (m_pipe_capacity > 0 && m_pipe_nowait) {
+      const std::size_t room = std::min(pipe_room(m_fd, m_pipe_capacity), kFileWrite);
       if (room > PIPE_BUF) {
         budget = room;
         nowait = true;

@@ -89,9 +89,9 @@ class OutputSink {
   std::size_t m_dropped = 0;
   std::optional<std::string> m_failure;
   bool m_kind_known = false;
-  bool m_regular_file = false;  // fstat'd on the first flush
-  bool m_pipe = false;          // likewise
-  bool m_pipe_nowait = true;    // until the kernel refuses RWF_NOWAIT on this pipe
+  bool m_regular_file = false;      // fstat'd on the first flush
+  std::size_t m_pipe_capacity = 0;  // bytes, when the descriptor is a pipe; likewise
+  bool m_pipe_nowait = true;        // until the kernel refuses RWF_NOWAIT on this pipe
   std::size_t m_large_pipe_writes = 0;
   std::size_t m_short_pipe_writes = 0;
 };
