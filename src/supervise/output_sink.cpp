@@ -65,7 +65,11 @@ void OutputSink::flush() {
     if (known && S_ISFIFO(st.st_mode)) {
       // Asked once: a reader that resizes the pipe later makes the room estimate wrong, which
       // RWF_NOWAIT turns into a shorter write, never a blocking one.
-      const int capacity = ::fcntl(m_fd, F_GETPIPE_SZ);
+      int capacity = ::fcntl(m_fd, F_GETPIPE_SZ);
+      if (capacity > 0 && static_cast<std::size_t>(capacity) < m_grow_pipe_to) {
+        const int grown = ::fcntl(m_fd, F_SETPIPE_SZ, static_cast<int>(m_grow_pipe_to));
+        if (grown > capacity) capacity = grown;  // else refused: the pipe keeps its size
+      }
       m_pipe_capacity = capacity > 0 ? static_cast<std::size_t>(capacity) : 0;
     }
     m_kind_known = true;

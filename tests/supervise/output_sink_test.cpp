@@ -127,6 +127,42 @@ TEST(OutputSink, PipeWithRoomTakesWholeQueuedItemsInOneWrite) {
   EXPECT_TRUE(read_exactly(pipe.read_end.get(), expected.size()) == expected);
 }
 
+// The relay's sinks grow a container's 64 KiB pipe to 1 MiB: then 500,000 bytes go out in one
+// write, where the pipe as it was takes 56 KiB and the rest must wait for its reader.
+TEST(OutputSink, GrowsASmallPipeOnTheFirstFlushSoOneWriteTakesWhatItCouldNotHold) {
+  if (!pipes_take_nowait_writes()) GTEST_SKIP() << "this kernel refuses RWF_NOWAIT on pipes";
+  Pipe pipe;
+  ASSERT_EQ(::fcntl(pipe.write_end.get(), F_SETPIPE_SZ, 65536), 65536);
+  OutputSink sink(pipe.write_end.get(), std::size_t{1} << 20);
+  std::string expected;
+  for (int i = 0; i < 5; ++i) {
+    std::string item = lines(i * 1000, 1000);  // 100,000 bytes
+    expected += item;
+    sink.push(std::move(item));
+  }
+  sink.flush();
+  EXPECT_EQ(::fcntl(pipe.write_end.get(), F_GETPIPE_SZ), 1 << 20);
+  EXPECT_FALSE(sink.pending());
+  EXPECT_EQ(sink.large_pipe_writes(), 1u);
+  EXPECT_EQ(sink.short_pipe_writes(), 0u);
+  EXPECT_TRUE(read_exactly(pipe.read_end.get(), expected.size()) == expected);
+}
+
+// A pipe already as large as asked, or larger, is left as it is (never shrunk), and so is any
+// pipe of a sink made without a size.
+TEST(OutputSink, LeavesAPipeAsLargeAsAskedAndAnyPipeWhenNotAsked) {
+  for (const std::size_t asked : {std::size_t{32768}, std::size_t{0}}) {
+    Pipe pipe;
+    ASSERT_EQ(::fcntl(pipe.write_end.get(), F_SETPIPE_SZ, 65536), 65536);
+    OutputSink sink(pipe.write_end.get(), asked);
+    sink.push("one line\n");
+    sink.flush();
+    EXPECT_FALSE(sink.pending());
+    EXPECT_EQ(::fcntl(pipe.write_end.get(), F_GETPIPE_SZ), 65536) << "asked " << asked;
+    EXPECT_EQ(read_exactly(pipe.read_end.get(), 9), "one line\n");
+  }
+}
+
 TEST(OutputSink, PipeWithLessRoomThanItSeemsTakesPartOfTheWriteWithoutBlocking) {
   if (!pipes_take_nowait_writes()) GTEST_SKIP() << "this kernel refuses RWF_NOWAIT on pipes";
   // A packet-mode pipe never merges writes: ten 1-byte writes hold ten of its sixteen slots

@@ -1,6 +1,7 @@
 // Line-prefixed relay of many workers' stdout and stderr, per-worker log files, and a relay
 // that keeps the loop alive when smrun's own stdout is not read.
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 
 #include <sstream>
@@ -248,27 +249,70 @@ TEST(SupervisePrefix, CarriageReturnProgressIsRelayedAtOnce) {
   EXPECT_EQ(out.workers[0].exit_code, 0);
 }
 
-// The worker's writer thread has written 512 KiB when it says "stalled": at most 64 KiB sit in
-// its own pipe and 64 KiB in the test's unread pipe, so smrun holds the rest queued and a
-// blocking relay would be stuck in write(). SIGTERM must still be forwarded.
+// A worker flooding its stdout or stderr (argv: fifo, fd, fill character, the capacity of the
+// test's pipe behind smrun) with 4 KiB lines that nobody reads. It says "stalled N" after N
+// lines: past the capacity of its own pipe and the test's pipe, plus 64 KiB, so smrun holds at
+// least 64 KiB queued then and a blocking relay would be stuck in write().
 constexpr const char* kFloodWorker = R"(
-import os, signal, sys, threading
-fifo = sys.argv[1]
+import fcntl, os, signal, sys, threading
+fifo, fd, fill, sink = sys.argv[1], int(sys.argv[2]), sys.argv[3].encode(), int(sys.argv[4])
 signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
 out = open(fifo, "w", buffering=1)  # kept open: the test sees no EOF between lines
-def say(text):
-    out.write(text)
+line = fill * 4095 + b"\n"
+F_GETPIPE_SZ = 1032
+stall = (fcntl.fcntl(fd, F_GETPIPE_SZ) + sink + 65536) // len(line) + 1
 def writer():
-    line = b"x" * 4095 + b"\n"
-    for n in range(1024):
-        if n == 128:
-            say("stalled\n")
-        os.write(1, line)
+    for n in range(stall + 256):
+        if n == stall:
+            out.write(f"stalled {stall}\n")
+        os.write(fd, line)
 threading.Thread(target=writer, daemon=True).start()
 signal.sigwait({signal.SIGTERM})
-say("term\n")
+out.write("term\n")
 os._exit(7)
 )";
+
+// The test's end of smrun's stdout or stderr at the size smrun grows such a pipe to (1 MiB; kept
+// as it is where the kernel refuses, as it then refuses smrun), as an argument for kFloodWorker.
+std::string grown_capacity(int fd) {
+  (void)::fcntl(fd, F_SETPIPE_SZ, 1 << 20);
+  return std::to_string(::fcntl(fd, F_GETPIPE_SZ));
+}
+
+// The N of the flood worker's "stalled N" line; 0 for any other line.
+std::size_t stalled_lines(const std::string& said) {
+  if (said.rfind("stalled ", 0) != 0 || said.back() != '\n') return 0;
+  return std::stoul(said.substr(8));
+}
+
+// smrun's stdout and stderr, when pipes (a container's are), are grown to 1 MiB by the relay.
+TEST(SupervisePrefix, RelayGrowsItsStdoutAndStderrPipesTo1MiB) {
+  test::TempDir dir;
+  TestPipe out_pipe, err_pipe;
+  for (const TestPipe* p : {&out_pipe, &err_pipe})
+    ASSERT_EQ(::fcntl(p->write_end.get(), F_SETPIPE_SZ, 65536), 65536);
+  SuperviseOptions options;
+  options.prefix_output = true;
+  Stdio stdio{-1, out_pipe.write_end.get(), {out_pipe.read_end.get(), err_pipe.read_end.get()}};
+  stdio.err = err_pipe.write_end.get();
+  SupervisorProcess sup(dir,
+                        {python_spec(dir, "w:0",
+                                     "import os\nos.write(1, b'out\\n')\n"
+                                     "os.write(2, b'err\\n')\n")},
+                        options, SupervisorProcess::Mode::kSubreaper, stdio);
+  out_pipe.write_end.reset();
+  err_pipe.write_end.reset();
+  auto out_text = read_until(out_pipe.read_end.get(), "");  // to EOF
+  ASSERT_TRUE(out_text.has_value());
+  EXPECT_EQ(*out_text, "[w:0] out\n");
+  auto err_text = read_until(err_pipe.read_end.get(), "");
+  ASSERT_TRUE(err_text.has_value());
+  EXPECT_NE(err_text->find("[w:0] err\n"), std::string::npos) << *err_text;
+  Outcome out = sup.wait();
+  ASSERT_TRUE(out.finished && out.ok) << out.error << out.log_text;
+  EXPECT_EQ(::fcntl(out_pipe.read_end.get(), F_GETPIPE_SZ), 1 << 20);
+  EXPECT_EQ(::fcntl(err_pipe.read_end.get(), F_GETPIPE_SZ), 1 << 20);
+}
 
 TEST(SupervisePrefix, StalledStdoutDoesNotStopSignalForwarding) {
   test::TempDir dir;
@@ -278,11 +322,15 @@ TEST(SupervisePrefix, StalledStdoutDoesNotStopSignalForwarding) {
   options.prefix_output = true;
   options.grace = std::chrono::seconds(30);
   Stdio stdio{-1, out_pipe.write_end.get(), {out_pipe.read_end.get()}};
-  SupervisorProcess sup(dir, {python_spec(dir, "w:0", kFloodWorker, {fifo.path().string()})},
-                        options, SupervisorProcess::Mode::kSubreaper, stdio);
+  SupervisorProcess sup(
+      dir,
+      {python_spec(dir, "w:0", kFloodWorker,
+                   {fifo.path().string(), "1", "x", grown_capacity(out_pipe.write_end.get())})},
+      options, SupervisorProcess::Mode::kSubreaper, stdio);
   out_pipe.write_end.reset();
   ASSERT_TRUE(sup.wait_until_blocked());
-  ASSERT_EQ(fifo.read_line(), "stalled\n");
+  const std::size_t stalled = stalled_lines(fifo.read_line());
+  ASSERT_GT(stalled, 0u);
   sup.send(SIGTERM);
   ASSERT_EQ(fifo.read_line(), "term\n");  // forwarded while smrun's stdout is not read
 
@@ -294,7 +342,7 @@ TEST(SupervisePrefix, StalledStdoutDoesNotStopSignalForwarding) {
   EXPECT_EQ(out.received_signal, SIGTERM);
   const std::string line = "[w:0] " + std::string(4095, 'x') + "\n";
   ASSERT_EQ(text->size() % line.size(), 0u);
-  EXPECT_GE(text->size() / line.size(), 128u);
+  EXPECT_GE(text->size() / line.size(), stalled);
   for (std::size_t pos = 0; pos < text->size(); pos += line.size())
     ASSERT_TRUE(text->compare(pos, line.size(), line) == 0) << "at byte " << pos;
 }
@@ -302,22 +350,6 @@ TEST(SupervisePrefix, StalledStdoutDoesNotStopSignalForwarding) {
 // The same flood on stderr, which smrun's own log lines share: the line smrun logs when SIGTERM
 // arrives must not block PID 1 in write() (it queues behind the workers' output), and once the
 // reader drains, every line arrives whole: a worker's line or one of smrun's, never a mix.
-constexpr const char* kStderrFloodWorker = R"(
-import os, signal, sys, threading
-fifo = sys.argv[1]
-signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
-out = open(fifo, "w", buffering=1)
-def writer():
-    line = b"y" * 4095 + b"\n"
-    for n in range(1024):
-        if n == 128:
-            out.write("stalled\n")
-        os.write(2, line)
-threading.Thread(target=writer, daemon=True).start()
-signal.sigwait({signal.SIGTERM})
-out.write("term\n")
-os._exit(7)
-)";
 
 TEST(SupervisePrefix, SmrunsOwnLinesQueueBehindAStalledStderr) {
   test::TempDir dir;
@@ -329,11 +361,15 @@ TEST(SupervisePrefix, SmrunsOwnLinesQueueBehindAStalledStderr) {
   Stdio stdio;
   stdio.err = err_pipe.write_end.get();
   stdio.close_in_child = {err_pipe.read_end.get()};
-  SupervisorProcess sup(dir, {python_spec(dir, "w:0", kStderrFloodWorker, {fifo.path().string()})},
-                        options, SupervisorProcess::Mode::kSubreaper, stdio);
+  SupervisorProcess sup(
+      dir,
+      {python_spec(dir, "w:0", kFloodWorker,
+                   {fifo.path().string(), "2", "y", grown_capacity(err_pipe.write_end.get())})},
+      options, SupervisorProcess::Mode::kSubreaper, stdio);
   err_pipe.write_end.reset();
   ASSERT_TRUE(sup.wait_until_blocked());
-  ASSERT_EQ(fifo.read_line(), "stalled\n");
+  const std::size_t stalled = stalled_lines(fifo.read_line());
+  ASSERT_GT(stalled, 0u);
   sup.send(SIGTERM);
   // smrun logs "received SIGTERM ..." before forwarding it; a blocking log write would wait here
   // for a reader that never comes.
@@ -359,7 +395,7 @@ TEST(SupervisePrefix, SmrunsOwnLinesQueueBehindAStalledStderr) {
     ++smrun_lines;
     if (line.find("SIGTERM") != std::string::npos) saw_forwarding = true;
   }
-  EXPECT_GE(worker_lines, 128u);
+  EXPECT_GE(worker_lines, stalled);
   EXPECT_GE(smrun_lines, 2u);  // at least "started" and the SIGTERM line
   EXPECT_TRUE(saw_forwarding) << text->substr(text->size() > 4000 ? text->size() - 4000 : 0);
 }
@@ -372,11 +408,14 @@ TEST(SupervisePrefix, OutputNobodyReadsIsDroppedAfterTheDrainWait) {
   options.prefix_output = true;
   options.grace = std::chrono::seconds(30);
   Stdio stdio{-1, out_pipe.write_end.get(), {out_pipe.read_end.get()}};
-  SupervisorProcess sup(dir, {python_spec(dir, "w:0", kFloodWorker, {fifo.path().string()})},
-                        options, SupervisorProcess::Mode::kSubreaper, stdio);
+  SupervisorProcess sup(
+      dir,
+      {python_spec(dir, "w:0", kFloodWorker,
+                   {fifo.path().string(), "1", "x", grown_capacity(out_pipe.write_end.get())})},
+      options, SupervisorProcess::Mode::kSubreaper, stdio);
   out_pipe.write_end.reset();
   ASSERT_TRUE(sup.wait_until_blocked());
-  ASSERT_EQ(fifo.read_line(), "stalled\n");
+  ASSERT_GT(stalled_lines(fifo.read_line()), 0u);
   sup.send(SIGTERM);
   ASSERT_EQ(fifo.read_line(), "term\n");
   const auto exited = Clock::now();

@@ -116,8 +116,10 @@ class OutputRelay {
 
   bool m_prefix_lines;
   std::size_t m_tail_bytes;
-  OutputSink m_stdout{1};
-  OutputSink m_stderr{2};
+  // A container's stdout and stderr pipes are grown to 1 MiB (see OutputSink).
+  static constexpr std::size_t kSinkPipeSize = std::size_t{1} << 20;
+  OutputSink m_stdout{1, kSinkPipeSize};
+  OutputSink m_stderr{2, kSinkPipeSize};
   std::vector<WorkerStreams> m_workers;
   // Not value-initialised: zeroing 256 KiB faulted in 64 pages before the first worker ran
   // (about 1 ms of a no-op job's start-up on the machine of record); read() touches only what
