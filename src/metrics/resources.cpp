@@ -61,12 +61,16 @@ std::optional<ProcStat> parse_proc_stat(std::string_view text) {
   if (fields.size() < 22) return std::nullopt;
   std::uint64_t utime = 0;
   std::uint64_t stime = 0;
+  std::uint64_t vsize = 0;
   if (!to_number(fields[1], stat.ppid) || !to_number(fields[2], stat.pgrp) ||
       !to_number(fields[11], utime) || !to_number(fields[12], stime) ||
-      !to_number(fields[19], stat.start_ticks) || !to_number(fields[21], stat.rss_pages))
+      !to_number(fields[19], stat.start_ticks) || !to_number(fields[20], vsize) ||
+      !to_number(fields[21], stat.rss_pages))
     return std::nullopt;
   stat.cpu_ticks = utime + stime;
-  stat.ended = fields[0] == "Z" || fields[0] == "X";
+  // A zombie, or a process past the point of its exit where its memory is released but its
+  // state still reads R or D (no address space: vsize 0; kernel threads have none either).
+  stat.ended = fields[0] == "Z" || fields[0] == "X" || vsize == 0;
   return stat;
 }
 

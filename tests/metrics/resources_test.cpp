@@ -14,11 +14,11 @@ namespace {
 // pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime
 // cutime cstime priority nice threads itreal starttime vsize rss ...
 std::string stat_line(int pid, std::string_view comm, int ppid, int pgrp, int utime, int stime,
-                      long start, long rss, char state = 'S') {
+                      long start, long rss, char state = 'S', long vsize = 123456) {
   return std::to_string(pid) + " (" + std::string(comm) + ") " + state + " " +
          std::to_string(ppid) + " " + std::to_string(pgrp) + " 1 0 -1 4194560 100 0 0 0 " +
          std::to_string(utime) + " " + std::to_string(stime) + " 0 0 20 0 1 0 " +
-         std::to_string(start) + " 123456 " + std::to_string(rss) +
+         std::to_string(start) + " " + std::to_string(vsize) + " " + std::to_string(rss) +
          " 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n";
 }
 
@@ -37,6 +37,11 @@ TEST(ProcStat, ParsesTheFieldsAfterTheLastParenthesis) {
     ASSERT_TRUE(gone) << state;
     EXPECT_TRUE(gone->ended) << state;
   }
+  // Still running its exit, its memory already released: no row of RSS 0 for its tree (seen
+  // once in the whole suite under load, after zombies were already left out).
+  auto exiting = parse_proc_stat(stat_line(44, "sh", 7, 40, 1, 1, 1000, 0, 'R', 0));
+  ASSERT_TRUE(exiting);
+  EXPECT_TRUE(exiting->ended);
   EXPECT_FALSE(parse_proc_stat("42 (x) S 1 2"));
   EXPECT_FALSE(parse_proc_stat("garbage"));
   EXPECT_FALSE(parse_proc_stat(""));

@@ -22,7 +22,9 @@ struct ProcStat {
   std::uint64_t cpu_ticks = 0;    // utime + stime, in clock ticks
   std::uint64_t start_ticks = 0;  // starttime: clock ticks after boot
   std::int64_t rss_pages = 0;
-  bool ended = false;  // state Z or X: exited, waiting to be reaped; holds no memory any more
+  // Exited or exiting, holding no memory any more: state Z or X (waiting to be reaped), or no
+  // address space (vsize 0: between releasing its memory and becoming a zombie).
+  bool ended = false;
 };
 
 // One /proc/<pid>/stat line; nullopt when it is not one. The command name, in parentheses, may
